@@ -1,0 +1,43 @@
+# Two commands: `make run` serves the whole system with demo data; `make test` runs the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.base
+
+.PHONY: run test venv migrate lint messages schema clean
+
+# The virtual environment is rebuilt whenever a requirements file changes.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+# With CELERY_BROKER_URL set, honcho runs the web server, a Celery worker and beat (Procfile); Ctrl-C stops all.
+run: migrate
+	$(BIN)/python manage.py load_demo_data
+	@if [ -n "$$CELERY_BROKER_URL" ]; then \
+		WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
+	else \
+		echo "Serving on http://127.0.0.1:$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker)"; \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+test: venv
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Extract and compile the kk/ru/en catalogues (needs GNU gettext; the compiled .mo files are committed).
+messages: venv
+	$(BIN)/python manage.py makemessages -l kk -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

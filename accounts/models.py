@@ -1,0 +1,99 @@
+"""Who may act: people with a role, and partner organisations that call the API with hashed keys."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    TSON_OPERATOR = "tson_operator", _("TSON operator")
+    EXAMINER = "examiner", _("Examiner")
+    POLICE_OFFICER = "police_officer", _("Police officer")
+    ADMIN = "admin", _("Administrator")
+
+
+STAFF_ROLES = (Role.TSON_OPERATOR, Role.EXAMINER, Role.POLICE_OFFICER, Role.ADMIN)
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.CITIZEN, db_index=True)
+    # Citizens sign in by IIN; staff by username. Empty for staff.
+    iin = models.CharField(_("IIN"), max_length=12, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_active and self.role in roles
+
+
+class ChannelKind(models.TextChoices):
+    """Partner channels that integrate through the API with an API key."""
+
+    EGOV_MOBILE = "egov_mobile", _("EgovMobile")
+    TSON_MOBILE = "tson_mobile", _("TSON mobile app")
+    BANK = "bank", _("Bank")
+    DRIVING_SCHOOL = "driving_school", _("Driving school")
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=32, choices=ChannelKind.choices, db_index=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner organisation")
+        verbose_name_plural = _("partner organisations")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["name", "channel"], name="organisation_unique_name_channel")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_channel_display()})"
+
+
+class ChannelApiKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("organisation")
+
+
+class ChannelApiKey(AbstractAPIKey):
+    """An organisation's API key: only its prefix and a SHA-512 hash are stored, never the key."""
+
+    objects = ChannelApiKeyManager()
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("organisation")
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("channel API key")
+        verbose_name_plural = _("channel API keys")
+
+
+class ChannelClient:
+    """The authenticated caller behind an API key: what DRF sees as request.user."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    role = "channel"
+
+    def __init__(self, api_key: ChannelApiKey):
+        self.api_key = api_key
+        self.organisation = api_key.organisation
+        self.channel = api_key.organisation.channel
+        self.pk = f"org-{self.organisation.pk}"
+
+    def has_role(self, *roles: str) -> bool:
+        return False
+
+    def __str__(self):
+        return str(self.organisation)

@@ -1,0 +1,121 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Application,
+    ApplicationNumberCounter,
+    Category,
+    Centre,
+    MonthlyCalculationIndex,
+    PersonalDataAccess,
+    ServicePolicy,
+    StatusChange,
+)
+from .services import log_staff_read
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "minimum_age", "prerequisite", "is_issued", "position")
+    list_filter = ("is_issued", "minimum_age")
+    list_editable = ("minimum_age", "is_issued", "position")
+    search_fields = ("code",)
+
+
+@admin.register(MonthlyCalculationIndex)
+class MonthlyCalculationIndexAdmin(admin.ModelAdmin):
+    list_display = ("year", "amount_kzt")
+
+
+@admin.register(ServicePolicy)
+class ServicePolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "state_fee_mrp", "licence_validity_years", "pilot_starts_on", "pilot_ends_on")
+
+    def has_add_permission(self, request):
+        return not ServicePolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Centre)
+class CentreAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "city", "offers_tson", "offers_exams", "is_active")
+    list_filter = ("city", "offers_tson", "offers_exams", "is_active")
+    search_fields = ("code", "name", "city", "address")
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "actor_kind", "actor_user", "actor_organisation")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    """Read-only: status changes only through the workflow's services, never by hand in the admin."""
+
+    list_display = ("number", "id", "service", "channel", "status", "created_at")
+    list_filter = ("status", "service", "channel", "replacement_reason", "pickup_tson")
+    search_fields = ("=number", "=iin", "=id")
+    date_hierarchy = "created_at"
+    list_select_related = ("pickup_tson",)
+    inlines = [StatusChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        application = self.get_object(request, object_id)
+        if application is not None and response.status_code == 200:
+            log_staff_read(application=application, user=request.user,
+                           purpose=PersonalDataAccess.Purpose.ADMINISTRATION,
+                           what=str(_("The whole application in the administration site")))
+        return response
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """Append-only: nobody edits or deletes the log, administrators included."""
+
+    list_display = ("at", "application", "actor_kind", "role", "registry", "purpose")
+    list_filter = ("actor_kind", "registry", "purpose")
+    search_fields = ("=application__number", "=application__iin")
+    date_hierarchy = "at"
+    list_select_related = ("application",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApplicationNumberCounter)
+class ApplicationNumberCounterAdmin(admin.ModelAdmin):
+    list_display = ("year", "last_value")
+    readonly_fields = ("year", "last_value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
