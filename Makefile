@@ -36,7 +36,9 @@ lint: venv
 
 # Extract and compile the kk/ru/en catalogues (needs GNU gettext; the compiled .mo files are committed).
 messages: venv
-	$(BIN)/python manage.py makemessages -l kk -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*'
+	$(BIN)/python manage.py makemessages -l kk -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*' \
+		--ignore 'tests/*'
+	$(BIN)/python bin/fill_english_catalogue.py
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:

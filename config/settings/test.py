@@ -13,3 +13,6 @@ STORAGES = {
 # Tests choose per test whether tasks run on a real worker; by default they run in-process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 SANDBOX_MODE = True
+# Static files straight from the app folders: tests do not run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,98 @@
+"""Races, with real threads against PostgreSQL: the database decides, not Python."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import Role
+from applications.models import Application, PhotoSource, Service, Status
+from applications.services import NotPermitted, WrongStatus, move_application, next_application_number
+from tests.factories import ApplicationFactory, CentreFactory, StaffFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(targets):
+    """Run each callable in its own thread, released together; collect results or exceptions."""
+    barrier = threading.Barrier(len(targets))
+    outcomes = [None] * len(targets)
+
+    def run(index, target):
+        try:
+            barrier.wait()
+            outcomes[index] = target()
+        except Exception as error:  # the outcome of a race is what we assert on
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def under_review_application():
+    application = ApplicationFactory(service=Service.REPLACEMENT, replacement_reason="loss")
+    for step in ("record_consent", "mark_eligible"):
+        move_application(application_id=application.pk, transition=step)
+    Application.objects.filter(pk=application.pk).update(
+        number=next_application_number(), phone="+77010000001", language="ru", pickup_tson=CentreFactory(),
+        fee_paid_at="2026-11-28T10:00:00+05:00", photo_source=PhotoSource.TSON,
+    )
+    for step in ("submit", "complete_formalization"):
+        move_application(application_id=application.pk, transition=step)
+    return application
+
+
+def test_two_officers_deciding_at_once_one_wins_and_history_has_one_decision():
+    application = under_review_application()
+    first, second = StaffFactory(role=Role.POLICE_OFFICER), StaffFactory(role=Role.POLICE_OFFICER)
+    outcomes = race([
+        lambda: move_application(application_id=application.pk, transition="approve", actor=first),
+        lambda: move_application(application_id=application.pk, transition="refuse_by_officer", actor=second,
+                                 comment="documents do not match"),
+    ])
+    winners = [o for o in outcomes if isinstance(o, Application)]
+    losers = [o for o in outcomes if isinstance(o, WrongStatus)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    application.refresh_from_db()
+    assert application.status in (Status.APPROVED, Status.REFUSED)
+    decisions = application.history.filter(from_status=Status.UNDER_REVIEW)
+    assert decisions.count() == 1
+
+
+def test_a_retried_step_racing_itself_happens_once():
+    application = ApplicationFactory()
+    outcomes = race([lambda: move_application(application_id=application.pk, transition="record_consent")] * 4)
+    assert sum(isinstance(o, Application) for o in outcomes) == 1
+    assert sum(isinstance(o, WrongStatus) for o in outcomes) == 3
+    assert application.history.filter(to_status=Status.CHECKS_RUNNING).count() == 1
+
+
+def test_concurrent_submissions_get_distinct_numbers():
+    outcomes = race([next_application_number] * 8)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert len(set(outcomes)) == 8
+
+
+def test_two_channels_opening_an_application_for_one_iin_at_once_make_one():
+    from django.db import IntegrityError
+
+    from tests.factories import make_iin
+
+    iin = make_iin()
+    outcomes = race([lambda: ApplicationFactory(iin=iin)] * 3)
+    assert sum(isinstance(o, Application) for o in outcomes) == 1
+    assert sum(isinstance(o, IntegrityError) for o in outcomes) == 2
+    assert Application.objects.filter(iin=iin).count() == 1
+
+
+def test_not_permitted_is_checked_under_the_lock():
+    application = under_review_application()
+    with pytest.raises(NotPermitted):
+        move_application(application_id=application.pk, transition="approve",
+                         actor=StaffFactory(role=Role.EXAMINER))
