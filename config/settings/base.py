@@ -21,6 +21,18 @@ SANDBOX_MODE = env.bool("SANDBOX_MODE", default=True)
 REGISTRY_SANDBOX_FIXTURES = env.str(
     "REGISTRY_SANDBOX_FIXTURES", default=str(BASE_DIR / "registries" / "sandbox" / "demo.json")
 )
+REGISTRY_SANDBOX_LATENCY_MS = env.int("REGISTRY_SANDBOX_LATENCY_MS", default=0)
+REGISTRY_SANDBOX_ERROR_RATE = env.float("REGISTRY_SANDBOX_ERROR_RATE", default=0.0)
+# How long a `timeout` fault makes the sandbox wait: longer than any client timeout.
+REGISTRY_SANDBOX_TIMEOUT_SECONDS = env.float("REGISTRY_SANDBOX_TIMEOUT_SECONDS", default=10.0)
+# How soon the sandbox's consent service reports a citizen's decline.
+REGISTRY_SANDBOX_DECLINE_DELAY_MS = env.int("REGISTRY_SANDBOX_DECLINE_DELAY_MS", default=1500)
+
+# Where the registries answer (registries/PROTOCOL.md): by default the sandbox mounted in this web process.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+REGISTRY_BASE_URL = env.str("REGISTRY_BASE_URL", default=f"{PUBLIC_BASE_URL}/sandbox/registries")
+# Shared secret with which the consent service (and later the payment provider) signs its callbacks.
+REGISTRY_CALLBACK_SECRET = env.str("REGISTRY_CALLBACK_SECRET", default="kualik-sandbox-callback-secret")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

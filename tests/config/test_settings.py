@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_GATEWAY = {
+    "PUBLIC_BASE_URL": "https://kualik.example.kz",
+    "REGISTRY_BASE_URL": "https://shep-adapter.example.kz/registries",
+    "REGISTRY_CALLBACK_SECRET": secrets.token_urlsafe(32),
+}
 
 
 def manage(*args, settings="config.settings.production", extra_env=None):
@@ -18,6 +23,7 @@ def manage(*args, settings="config.settings.production", extra_env=None):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "kualik.example.kz",
         "DATABASE_URL": env.get("DATABASE_URL", "sqlite:////tmp/kualik-settings-test.sqlite3"),
+        **PRODUCTION_GATEWAY,
     })
     env.update(extra_env or {})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -30,11 +36,12 @@ def test_production_settings_pass_the_deploy_check_with_no_warning():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", *PRODUCTION_GATEWAY])
 def test_production_settings_refuse_to_start_without_secrets(missing):
     env = {k: v for k, v in os.environ.items() if k != missing}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "x" * 60,
-                "ALLOWED_HOSTS": "kualik.example.kz", "DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
+                "ALLOWED_HOSTS": "kualik.example.kz", "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
+                **PRODUCTION_GATEWAY})
     env.pop(missing)
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
