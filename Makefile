@@ -19,12 +19,16 @@ migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 # With CELERY_BROKER_URL set, honcho runs the web server, a Celery worker and beat (Procfile); Ctrl-C stops all.
+# Registries (the sandbox) and callbacks are reached at the address the web server listens on.
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: migrate
 	$(BIN)/python manage.py load_demo_data
 	@if [ -n "$$CELERY_BROKER_URL" ]; then \
 		WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
 	else \
 		echo "Serving on http://127.0.0.1:$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker)"; \
+		$(BIN)/python manage.py sweep --every 30 & sweeper=$$!; \
+		trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 

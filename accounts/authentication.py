@@ -1,6 +1,7 @@
 """DRF authentication: `Api-Key <key>` for partner channels, `Token <token>` for staff."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import STAFF_ROLES, ChannelApiKey, ChannelClient
@@ -37,3 +38,23 @@ class StaffTokenAuthentication(authentication.TokenAuthentication):
         if user.role not in STAFF_ROLES:
             raise exceptions.AuthenticationFailed(_("This token is not for a staff account."))
         return user, token
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes `Authorization: Api-Key <key>`."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Api-Key <key>`: a partner channel's key (create_api_client)."}
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.StaffTokenAuthentication"
+    name = "StaffToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Token <token>`: a staff member's token (create_staff_user)."}

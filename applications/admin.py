@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Application,
@@ -82,7 +81,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if application is not None and response.status_code == 200:
             log_staff_read(application=application, user=request.user,
                            purpose=PersonalDataAccess.Purpose.ADMINISTRATION,
-                           what=str(_("The whole application in the administration site")))
+                           what="application:admin")
         return response
 
 

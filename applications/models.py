@@ -257,6 +257,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("pickup TSON"),
     )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # The language the citizen used when applying: SMS and notices go out in it.
+    notify_language = models.CharField(_("language of notices"), max_length=2, default="kk",
+                                       choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")])
 
     # Outcome of the checks or of the review.
     refusal_code = models.CharField(_("refusal code"), max_length=64, blank=True)
@@ -446,7 +449,9 @@ class PersonalDataAccess(models.Model):
         SYSTEM = "system", _("System")
 
     class Purpose(models.TextChoices):
+        CONSENT = "consent", _("Asking for your consent")
         ELIGIBILITY_CHECK = "eligibility_check", _("Checking eligibility for a driving licence")
+        NOTIFICATION = "notification", _("Sending you a notice")
         CASE_HANDLING = "case_handling", _("Handling the application")
         ADMINISTRATION = "administration", _("System administration")
         SUPPORT = "support", _("Following the application for the citizen")
@@ -463,7 +468,8 @@ class PersonalDataAccess(models.Model):
     role = models.CharField(_("role"), max_length=32, blank=True)
     registry = models.CharField(_("registry"), max_length=32, blank=True)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
-    what = models.CharField(_("what was read"), max_length=200)
+    # A key of applications.access_log.WHAT, shown to the citizen in their language.
+    what = models.CharField(_("what was read"), max_length=64)
 
     class Meta:
         verbose_name = _("personal-data access")
@@ -473,3 +479,95 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_kind} {self.what}"
+
+
+class Registry(models.TextChoices):
+    """The checks of the contract's table, in the order of the algorithm (steps 4 to 10)."""
+
+    CONSENT = "consent", _("Consent to the use of personal data")
+    PERSON = "person", _("Person registry")
+    LICENCE_REGISTRY = "licence_registry", _("Driving licence registry")
+    ERAP = "erap", _("Register of administrative proceedings (ERAP)")
+    MEDICAL = "medical", _("Medical certificate 073/у (Ministry of Health)")
+    ERDB = "erdb", _("Register of dispensary patients (ERDB)")
+    DRIVING_SCHOOL = "driving_school", _("Driving school certificate (Avtoshkola)")
+    EXAM_ATTEMPTS = "exam_attempts", _("Earlier exam attempts")
+
+
+ALGORITHM_ORDER = list(Registry.values)
+PHASE_1 = (Registry.PERSON, Registry.LICENCE_REGISTRY, Registry.ERAP)
+PHASE_2 = (Registry.MEDICAL, Registry.ERDB, Registry.DRIVING_SCHOOL, Registry.EXAM_ATTEMPTS)
+
+
+class Check(models.Model):
+    """One registry's answer for one application: only the verdict, its code and validity, never the record."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        ERROR = "error", _("Registry unavailable")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="checks")
+    registry = models.CharField(_("registry"), max_length=32, choices=Registry.choices)
+    position = models.PositiveSmallIntegerField(_("step order"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    code = models.CharField(_("refusal code"), max_length=64, blank=True)
+    error_reason = models.CharField(_("why unavailable"), max_length=64, blank=True)
+    facts = models.JSONField(_("facts kept for the decision"), default=dict, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency, ms"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("requests made"), default=0)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registry check")
+        verbose_name_plural = _("registry checks")
+        ordering = ["application", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "registry"], name="one_check_per_registry"),
+        ]
+        indexes = [models.Index(fields=["outcome", "checked_at"], name="check_outcome_checked")]
+
+    def __str__(self):
+        return f"{self.registry}: {self.outcome}"
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome in (self.Outcome.PASSED, self.Outcome.FAILED)
+
+
+class Consent(models.Model):
+    """The citizen's consent to ask the registries: when, through which channel, for which registries and why."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Being requested")
+        CODE_SENT = "code_sent", _("Code sent")
+        DECISION_PENDING = "decision_pending", _("Waiting for the citizen's decision")
+        GRANTED = "granted", _("Granted")
+        DECLINED = "declined", _("Declined")
+        FAILED = "failed", _("Failed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="consent")
+    state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.REQUESTED)
+    request_id = models.CharField(_("consent service request"), max_length=64, blank=True, db_index=True)
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=64, default="eligibility_check")
+    registries = models.JSONField(_("registries covered"), default=list)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    code_sent_at = models.DateTimeField(_("last code sent at"), null=True, blank=True)
+    resends = models.PositiveSmallIntegerField(_("codes re-sent"), default=0)
+    granted_at = models.DateTimeField(_("granted at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self):
+        return f"{self.application_id}: {self.state}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.state == self.State.GRANTED and self.withdrawn_at is None

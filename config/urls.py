@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.defaults import page_not_found, server_error
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
+from .api import api_not_found, api_server_error
 from .health import healthz
 
 if settings.STAFF_REQUIRE_OTP:
@@ -11,6 +13,15 @@ if settings.STAFF_REQUIRE_OTP:
     from django_otp.admin import OTPAdminSite
 
     admin.site.__class__ = OTPAdminSite
+
+if settings.SANDBOX_MODE:
+    # The registries played by the project itself (registries/PROTOCOL.md); never in production.
+    urlpatterns_sandbox = [
+        path("sandbox/registries/", include("registries.sandbox.urls")),
+        path("api/v1/sandbox/", include("registries.sandbox.api_urls")),
+    ]
+else:
+    urlpatterns_sandbox = []
 
 admin.site.site_header = "Kuälik"
 admin.site.site_title = "Kuälik"
@@ -20,5 +31,19 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("applications.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    *urlpatterns_sandbox,
 ]
+
+
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return server_error(request)

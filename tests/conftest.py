@@ -42,3 +42,48 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def sandbox(live_server, settings, tmp_path):
+    """The registry sandbox served by the live server over real sockets, with a fixture file of the test's own."""
+    from registries import gateway
+    from tests.sandbox import Sandbox
+
+    fixture_path = tmp_path / "citizens.json"
+    settings.REGISTRY_SANDBOX_FIXTURES = str(fixture_path)
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.REGISTRY_BASE_URL = f"{live_server.url}/sandbox/registries"
+    settings.REGISTRY_URLS = {}
+    # Short clocks so fault tests stay fast; the sandbox's timeout fault outlasts the client's read timeout.
+    settings.REGISTRY_TIMEOUTS = {"default": {"connect": 1.0, "read": 0.5}}
+    settings.REGISTRY_SANDBOX_TIMEOUT_SECONDS = 1.5
+    settings.REGISTRY_RETRY_BACKOFF_SECONDS = 0.01
+    settings.REGISTRY_RETRY_BACKOFF_MAX_SECONDS = 0.05
+    settings.REGISTRY_SANDBOX_DECLINE_DELAY_MS = 200
+    settings.CIRCUIT_BREAKER_NAMESPACE = f"kualik-test:{tmp_path.name}"
+    gateway.reset_breakers()
+    gateway._breakers.clear()
+    sandbox = Sandbox(live_server.url, fixture_path, settings)
+    sandbox._write()
+    yield sandbox
+    gateway._breakers.clear()
+
+
+@pytest.fixture
+def celery_worker(settings):
+    """A real Celery worker on the real Redis broker, consuming in threads of this process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    broker = os.environ.get("CELERY_BROKER_URL") or settings.REDIS_URL
+    previous = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend")}
+    app.conf.update(task_always_eager=False, broker_url=broker, result_backend=broker)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = broker
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30,
+                      loglevel="WARNING"):
+        yield app
+    app.conf.update(**previous)

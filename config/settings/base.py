@@ -31,6 +31,28 @@ REGISTRY_SANDBOX_DECLINE_DELAY_MS = env.int("REGISTRY_SANDBOX_DECLINE_DELAY_MS",
 # Where the registries answer (registries/PROTOCOL.md): by default the sandbox mounted in this web process.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 REGISTRY_BASE_URL = env.str("REGISTRY_BASE_URL", default=f"{PUBLIC_BASE_URL}/sandbox/registries")
+# Per-registry URL overrides: REGISTRY_<NAME>_URL (e.g. REGISTRY_ERAP_URL); unset ones use REGISTRY_BASE_URL/<name>.
+REGISTRY_NAMES = ["consent", "person", "licence_registry", "erap", "medical", "erdb", "driving_school",
+                  "exam_attempts", "sms", "payment"]
+REGISTRY_URLS = {name: env.str(f"REGISTRY_{name.upper()}_URL", default="") for name in REGISTRY_NAMES}
+# Seconds; per registry: REGISTRY_<NAME>_READ_TIMEOUT.
+REGISTRY_TIMEOUTS = {
+    "default": {"connect": env.float("REGISTRY_CONNECT_TIMEOUT", default=1.0),
+                "read": env.float("REGISTRY_READ_TIMEOUT", default=3.0)},
+    **{name: {"read": env.float(f"REGISTRY_{name.upper()}_READ_TIMEOUT")}
+       for name in REGISTRY_NAMES if env.str(f"REGISTRY_{name.upper()}_READ_TIMEOUT", default="")},
+}
+REGISTRY_RETRY_ATTEMPTS = env.int("REGISTRY_RETRY_ATTEMPTS", default=3)
+REGISTRY_RETRY_BACKOFF_SECONDS = env.float("REGISTRY_RETRY_BACKOFF_SECONDS", default=0.1)
+REGISTRY_RETRY_BACKOFF_MAX_SECONDS = env.float("REGISTRY_RETRY_BACKOFF_MAX_SECONDS", default=1.0)
+REGISTRY_MAX_CONNECTIONS = env.int("REGISTRY_MAX_CONNECTIONS", default=200)
+# Bulkhead: at most this many calls in flight to one registry per process; a caller waits this long for a place.
+REGISTRY_BULKHEAD_SIZE = env.int("REGISTRY_BULKHEAD_SIZE", default=64)
+REGISTRY_BULKHEAD_WAIT_SECONDS = env.float("REGISTRY_BULKHEAD_WAIT_SECONDS", default=1.0)
+CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
+CIRCUIT_BREAKER_RESET_SECONDS = env.float("CIRCUIT_BREAKER_RESET_SECONDS", default=30.0)
+CIRCUIT_BREAKER_NAMESPACE = env.str("CIRCUIT_BREAKER_NAMESPACE", default="kualik:breaker")
+
 # Shared secret with which the consent service (and later the payment provider) signs its callbacks.
 REGISTRY_CALLBACK_SECRET = env.str("REGISTRY_CALLBACK_SECRET", default="kualik-sandbox-callback-secret")
 
@@ -159,7 +181,20 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stalled-applications": {"task": "applications.tasks.sweep",
+                                   "schedule": env.float("CHECKS_SWEEP_EVERY_SECONDS", default=30.0)},
+}
+
+# The check pipeline.
+CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=32)  # registry calls in flight per worker process
+CHECKS_MAX_RETRIES = env.int("CHECKS_MAX_RETRIES", default=6)
+CHECKS_RETRY_MAX_SECONDS = env.float("CHECKS_RETRY_MAX_SECONDS", default=60.0)
+CHECKS_SWEEP_AFTER_SECONDS = env.int("CHECKS_SWEEP_AFTER_SECONDS", default=60)
+# Consent: a code may be re-sent this many times, this far apart; an application left unconfirmed is refused.
+CONSENT_RESEND_LIMIT = env.int("CONSENT_RESEND_LIMIT", default=3)
+CONSENT_RESEND_INTERVAL_SECONDS = env.int("CONSENT_RESEND_INTERVAL_SECONDS", default=60)
+CONSENT_PENDING_TTL_HOURS = env.int("CONSENT_PENDING_TTL_HOURS", default=24)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -171,6 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kuälik API",
@@ -185,7 +221,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
+                "httpcore": {"level": "WARNING"}},
 }
 
 # Staff screens and the admin demand a second factor (TOTP) where this is on; production.py turns it on.

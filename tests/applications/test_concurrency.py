@@ -10,7 +10,7 @@ from applications.models import Application, PhotoSource, Service, Status
 from applications.services import NotPermitted, WrongStatus, move_application, next_application_number
 from tests.factories import ApplicationFactory, CentreFactory, StaffFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def race(targets):

@@ -1,0 +1,169 @@
+"""The channel side of API v1 (shared/api-v1.md): thin views over applications.services."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ChannelClient, Role, User
+from config.api import CursorPagination, problem
+
+from . import services
+from .models import Application, Channel, PersonalDataAccess, StatusChange
+from .serializers import (
+    AccessLogEntrySerializer,
+    ApplicationCreateSerializer,
+    ApplicationSerializer,
+    ConsentCodeSerializer,
+)
+
+# Staff who may read any application; each of their reads lands in the access log.
+READING_STAFF = (Role.TSON_OPERATOR, Role.POLICE_OFFICER)
+
+
+class IsChannelOrApplicationStaff(BasePermission):
+    """Channel clients and the staff roles that handle applications; others get 404, never 403."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return isinstance(user, ChannelClient) or (isinstance(user, User) and user.has_role(*READING_STAFF))
+
+
+def applications_for(caller):
+    """The applications a caller may see: a channel its own organisation's; handling staff any."""
+    queryset = Application.objects.select_related("consent", "pickup_tson").prefetch_related(
+        "checks", Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")))
+    if isinstance(caller, ChannelClient):
+        return queryset.filter(organisation=caller.organisation)
+    if isinstance(caller, User) and caller.has_role(*READING_STAFF):
+        return queryset
+    return queryset.none()
+
+
+def language() -> str:
+    current = (get_language() or "kk")[:2]
+    return current if current in ("kk", "ru", "en") else "kk"
+
+
+class ApplicationViewMixin:
+    permission_classes = [IsChannelOrApplicationStaff]
+
+    def get_application(self, request, pk, *, log_read: bool = False) -> Application:
+        application = applications_for(request.user).filter(pk=pk).first()
+        if application is None:
+            from django.http import Http404
+
+            raise Http404
+        if log_read and isinstance(request.user, User):
+            services.log_staff_read(application=application, user=request.user,
+                                    purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
+        return application
+
+    def respond(self, application: Application, status_code=status.HTTP_200_OK) -> Response:
+        fresh = applications_for(self.request.user).get(pk=application.pk)
+        return Response(ApplicationSerializer(fresh).data, status=status_code)
+
+
+class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
+    serializer_class = ApplicationSerializer
+    pagination_class = CursorPagination
+
+    def get_queryset(self):
+        queryset = applications_for(self.request.user)
+        if status_filter := self.request.query_params.get("status"):
+            queryset = queryset.filter(status=status_filter)
+        if iin := self.request.query_params.get("iin"):
+            queryset = queryset.filter(iin=iin)
+        return queryset
+
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer})
+    def post(self, request):
+        serializer = ApplicationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        caller = request.user
+        channel = caller.channel if isinstance(caller, ChannelClient) else Channel.TSON_BRANCH
+        if isinstance(caller, User) and not caller.has_role(Role.TSON_OPERATOR):
+            return problem("not_found", "Not found.", status_code=404)
+        application = services.start_application(
+            service=data["service"], iin=data["iin"], categories=data.get("categories") or [], channel=channel,
+            actor=caller, replacement_reason=data.get("replacement_reason"),
+            foreign_licence=_json_ready(data.get("foreign_licence")), language=language(),
+        )
+        return self.respond(application, status.HTTP_201_CREATED)
+
+
+def _json_ready(foreign_licence):
+    if not foreign_licence:
+        return None
+    return {**foreign_licence, "valid_until": foreign_licence["valid_until"].isoformat()}
+
+
+class ApplicationDetail(ApplicationViewMixin, APIView):
+    @extend_schema(responses=ApplicationSerializer)
+    def get(self, request, pk):
+        return self.respond(self.get_application(request, pk, log_read=True))
+
+
+class ConsentConfirm(ApplicationViewMixin, APIView):
+    @extend_schema(request=ConsentCodeSerializer, responses=ApplicationSerializer)
+    def post(self, request, pk):
+        application = self.get_application(request, pk)
+        serializer = ConsentCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.confirm_consent(application=application, code=serializer.validated_data["code"],
+                                               actor=request.user)
+        return self.respond(application)
+
+
+class ConsentResend(ApplicationViewMixin, APIView):
+    @extend_schema(request=None, responses={202: None})
+    def post(self, request, pk):
+        services.resend_consent_code(application=self.get_application(request, pk), actor=request.user)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class ConsentWithdraw(ApplicationViewMixin, APIView):
+    @extend_schema(request=None, responses=ApplicationSerializer)
+    def post(self, request, pk):
+        application = services.withdraw_consent(application=self.get_application(request, pk), actor=request.user)
+        return self.respond(application)
+
+
+class AccessLog(ApplicationViewMixin, ListAPIView):
+    serializer_class = AccessLogEntrySerializer
+
+    class Pagination(CursorPagination):
+        ordering = ("at", "id")
+
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        application = self.get_application(self.request, self.kwargs["pk"])
+        return application.access_log.select_related("actor_organisation")
+
+
+class ConsentCallback(APIView):
+    """The consent service reports a decline. Only a correctly signed body is believed; a replay changes nothing."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        signature = request.headers.get("X-Signature", "")
+        expected = "sha256=" + hmac.new(settings.REGISTRY_CALLBACK_SECRET.encode(), request.body,
+                                        hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            return problem("not_authenticated", "The callback signature is not valid.", status_code=401)
+        if request.data.get("status") == "declined" and request.data.get("request_id"):
+            services.record_consent_decline(request_id=str(request.data["request_id"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)

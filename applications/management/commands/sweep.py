@@ -1,0 +1,22 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from applications.tasks import sweep
+
+
+class Command(BaseCommand):
+    help = ("Push applications that wait on a registry (what Celery beat does every 30 s). "
+            "`make run` without a broker runs it with --every so the demo never sticks.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=float, default=0, help="repeat every N seconds until stopped")
+
+    def handle(self, *args, every, **options):
+        while True:
+            result = sweep.apply().get()
+            if any(result.values()):
+                self.stdout.write(f"sweep: {result}")
+            if not every:
+                return
+            time.sleep(every)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("applications", api.ApplicationListCreate.as_view(), name="application-list"),
+    path("applications/<uuid:pk>", api.ApplicationDetail.as_view(), name="application-detail"),
+    path("applications/<uuid:pk>/consent", api.ConsentConfirm.as_view(), name="application-consent"),
+    path("applications/<uuid:pk>/consent/resend", api.ConsentResend.as_view(), name="application-consent-resend"),
+    path("applications/<uuid:pk>/consent/withdraw", api.ConsentWithdraw.as_view(),
+         name="application-consent-withdraw"),
+    path("applications/<uuid:pk>/access-log", api.AccessLog.as_view(), name="application-access-log"),
+    path("callbacks/consent", api.ConsentCallback.as_view(), name="consent-callback"),
+]

@@ -1,0 +1,182 @@
+"""What every API answer shares: RFC 9457 problem details, cursor pagination, times with milliseconds."""
+
+import logging
+
+from django.http import Http404, JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, pagination, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# The contract's error codes and their HTTP statuses.
+STATUS_BY_CODE = {
+    "missing_field": 400, "invalid_iin": 400, "invalid_category": 400, "category_prerequisite": 400,
+    "invalid_consent_code": 400, "consent_code_expired": 400, "idempotency_key_missing": 400,
+    "invalid_photo": 400, "validation_error": 400, "malformed_request": 400,
+    "not_authenticated": 401,
+    "channel_not_allowed": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "wrong_status": 409, "active_application_exists": 409, "slot_full": 409, "booking_exists": 409,
+    "idempotency_key_in_use": 409,
+    "unsupported_media_type": 415,
+    "idempotency_key_reused": 422, "slot_not_suitable": 422, "retake_too_early": 422,
+    "resend_limit_reached": 429, "throttled": 429,
+    "server_error": 500,
+    "registry_unavailable": 503,
+}
+
+# DRF's own validation codes that mean "you did not send it".
+MISSING_CODES = {"required", "null", "blank"}
+
+
+def problem(code: str, detail: str, *, status_code: int | None = None, errors: dict | None = None,
+            headers: dict | None = None, **extra) -> Response:
+    status_code = status_code or STATUS_BY_CODE.get(code, 400)
+    body = {
+        "type": "about:blank",
+        "title": _http_title(status_code),
+        "status": status_code,
+        "detail": str(detail),
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _http_title(status_code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+def _flatten(detail, prefix="") -> tuple[dict[str, list[str]], list[str]]:
+    """DRF's nested ValidationError detail as {"field" or "field.sub": [messages]} and its codes."""
+    errors: dict[str, list[str]] = {}
+    codes: list[str] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            sub_errors, sub_codes = _flatten(value, name)
+            errors.update(sub_errors)
+            codes.extend(sub_codes)
+    elif isinstance(detail, list):
+        for item in detail:
+            if isinstance(item, dict | list):
+                sub_errors, sub_codes = _flatten(item, prefix)
+                for key, value in sub_errors.items():
+                    errors.setdefault(key, []).extend(value)
+                codes.extend(sub_codes)
+            else:
+                errors.setdefault(prefix or "non_field_errors", []).append(str(item))
+                codes.append(getattr(item, "code", "invalid"))
+    else:
+        errors.setdefault(prefix or "non_field_errors", []).append(str(detail))
+        codes.append(getattr(detail, "code", "invalid"))
+    return errors, codes
+
+
+def validation_problem(error: exceptions.ValidationError) -> Response:
+    errors, codes = _flatten(error.detail)
+    if any(code in MISSING_CODES for code in codes):
+        code = "missing_field"
+        detail = _("A required field is missing.")
+    else:
+        code = next((c for c in codes if c in STATUS_BY_CODE), "validation_error")
+        detail = _("Some fields are not valid.")
+    return problem(code, detail, status_code=400, errors=errors)
+
+
+def exception_handler(exc, context):
+    """Every error the API raises, as problem details in the request's language."""
+    from applications.services import ApplicationError, NotPermitted, WrongStatus
+
+    if isinstance(exc, ApplicationError):
+        errors = {exc.field: [exc.message]} if exc.field else None
+        headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+        return problem(exc.code, exc.message, errors=errors, headers=headers, **exc.extra)
+    if isinstance(exc, WrongStatus):
+        from applications.models import Status
+
+        return problem("wrong_status", _("This step cannot be taken while the application is %(status)s.")
+                       % {"status": Status(exc.application.status).label}, status=exc.application.status)
+    if isinstance(exc, NotPermitted | Http404 | exceptions.NotFound | exceptions.PermissionDenied):
+        # Never 403: nobody can probe which applications exist.
+        return problem("not_found", _("Not found."), status_code=404)
+    if isinstance(exc, exceptions.ValidationError):
+        return validation_problem(exc)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response = problem("not_authenticated", exc.detail, status_code=401)
+        www_authenticate = context["request"].authenticators and context["view"].get_authenticate_header(
+            context["request"])
+        if www_authenticate:
+            response["WWW-Authenticate"] = www_authenticate
+        return response
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return problem("method_not_allowed", exc.detail, status_code=405)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return problem("unsupported_media_type", exc.detail, status_code=415)
+    if isinstance(exc, exceptions.NotAcceptable):
+        return problem("not_acceptable", exc.detail, status_code=406)
+    if isinstance(exc, exceptions.ParseError):
+        return problem("malformed_request", exc.detail, status_code=400)
+    if isinstance(exc, exceptions.Throttled):
+        headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else None
+        return problem("throttled", _("Too many requests. Please slow down."), status_code=429, headers=headers)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return problem("error", getattr(exc, "detail", _("Error.")), status_code=response.status_code)
+    logger.exception("unexpected API error", exc_info=exc)
+    return problem("server_error", _("Something went wrong on our side. Please try again later."), status_code=500)
+
+
+def json_problem(code: str, detail: str, status_code: int) -> JsonResponse:
+    """The same body for Django's own 404/500 handlers under /api/."""
+    return JsonResponse({"type": "about:blank", "title": _http_title(status_code), "status": status_code,
+                         "detail": str(detail), "code": code}, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+class CursorPagination(pagination.CursorPagination):
+    """`{"next": url | null, "results": [...]}`: stable under inserts, no page counting."""
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = "-created_at"
+
+    def get_paginated_response(self, data):
+        return Response({"next": self.get_next_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "results"],
+            "properties": {"next": {"type": "string", "nullable": True, "format": "uri"}, "results": schema},
+        }
+
+
+class MillisecondDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with the server's offset and at least milliseconds: 2026-11-28T10:15:02.481+05:00."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return timezone.localtime(value).isoformat(timespec="milliseconds")
+
+
+def api_not_found(request, exception=None):
+    return json_problem("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+
+
+def api_server_error(request):
+    return json_problem("server_error", _("Something went wrong on our side. Please try again later."), 500)
