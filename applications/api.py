@@ -6,6 +6,7 @@ import hmac
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -92,7 +93,7 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
         caller = request.user
         channel = caller.channel if isinstance(caller, ChannelClient) else Channel.TSON_BRANCH
         if isinstance(caller, User) and not caller.has_role(Role.TSON_OPERATOR):
-            return problem("not_found", "Not found.", status_code=404)
+            return problem("not_found", _("Not found."), status_code=404)
         application = services.start_application(
             service=data["service"], iin=data["iin"], categories=data.get("categories") or [], channel=channel,
             actor=caller, replacement_reason=data.get("replacement_reason"),
@@ -163,7 +164,7 @@ class ConsentCallback(APIView):
         expected = "sha256=" + hmac.new(settings.REGISTRY_CALLBACK_SECRET.encode(), request.body,
                                         hashlib.sha256).hexdigest()
         if not hmac.compare_digest(signature, expected):
-            return problem("not_authenticated", "The callback signature is not valid.", status_code=401)
+            return problem("not_authenticated", _("The callback signature is not valid."), status_code=401)
         if request.data.get("status") == "declined" and request.data.get("request_id"):
             services.record_consent_decline(request_id=str(request.data["request_id"]))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -393,7 +393,22 @@ class Application(ConcurrentTransitionMixin, models.Model):
         """Withdrawn by the citizen or the channel before the police review."""
 
 
-class StatusChange(models.Model):
+class AppendOnly(models.Model):
+    """Rows that are written once and never changed or removed: history and audit."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{type(self).__name__} is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{type(self).__name__} is append-only")
+
+
+class StatusChange(AppendOnly):
     """The application's history: every status it entered, who moved it and when. Append-only."""
 
     class ActorKind(models.TextChoices):
@@ -438,7 +453,7 @@ class ApplicationNumberCounter(models.Model):
         return f"{self.year}: {self.last_value}"
 
 
-class PersonalDataAccess(models.Model):
+class PersonalDataAccess(AppendOnly):
     """The personal-data access log: every read of an application's personal data, by anyone. Append-only."""
 
     class ActorKind(models.TextChoices):

@@ -39,9 +39,13 @@ def parse_args():
     parser.add_argument("--sandbox-workers", type=int, default=2, help="gunicorn processes for the sandbox")
     parser.add_argument("--sandbox-threads", type=int, default=128)
     parser.add_argument("--celery-workers", type=int, default=2, help="Celery worker processes")
-    parser.add_argument("--celery-concurrency", type=int, default=64, help="threads per Celery worker")
+    parser.add_argument("--celery-concurrency", type=int, default=16, help="threads per Celery worker")
     parser.add_argument("--client-threads", type=int, default=64, help="threads opening and confirming")
     parser.add_argument("--baseline-sample", type=int, default=20, help="people asked one registry at a time")
+    parser.add_argument("--pool-size", type=int, default=16, help="database connections per process")
+    parser.add_argument("--registry-threads", type=int, default=64, help="registry calls in flight per worker")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="confirm consents at this many per second (0: as fast as the client threads can)")
     parser.add_argument("--timeout", type=float, default=600)
     return parser.parse_args()
 
@@ -62,10 +66,9 @@ def environment(args, fixture: Path) -> dict:
         "REGISTRY_SANDBOX_FIXTURES": str(fixture),
         "REGISTRY_SANDBOX_LATENCY_MS": str(args.latency_ms),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
-        "CHECKS_PARALLELISM": "512",
+        "CHECKS_PARALLELISM": str(args.registry_threads),
         "REGISTRY_BULKHEAD_SIZE": "256",
-        "REGISTRY_MAX_CONNECTIONS": "512",
-        "CONN_MAX_AGE": "60",
+        "DATABASE_POOL_MAX_SIZE": str(args.pool_size),
         "LOG_LEVEL": "WARNING",
     }
     return env
@@ -76,7 +79,7 @@ def recreate_database(database_url: str) -> None:
     name = url.path.lstrip("/")
     admin = ["psql", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "root",
              "-d", "postgres", "-qc"]
-    subprocess.run([*admin, f'DROP DATABASE IF EXISTS "{name}"'], check=True)
+    subprocess.run([*admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True)
     subprocess.run([*admin, f'CREATE DATABASE "{name}"'], check=True)
 
 
@@ -152,15 +155,17 @@ def main():
                        check=True)
         import redis
 
-        redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+        for url in (env["CELERY_BROKER_URL"], env["REDIS_URL"]):  # a clean queue, cache and circuit breakers
+            redis.Redis.from_url(url).flushdb()
         citizens = write_fixture(fixture, args.applications)
 
         log = open(workdir / "servers.log", "w")  # noqa: SIM115 - kept open for the servers' lifetime
+        sandbox_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.sandbox"}
         processes.append(subprocess.Popen(
             [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-k", "gthread",
              "--workers", str(args.sandbox_workers), "--threads", str(args.sandbox_threads),
-             "--backlog", "4096", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=log))
+             "--backlog", "4096", "--keep-alive", "5", "--log-level", "warning"],
+            cwd=ROOT, env=sandbox_env, stdout=log, stderr=log))
         for index in range(args.celery_workers):
             processes.append(subprocess.Popen(
                 [str(BIN / "celery"), "-A", "config", "worker", "--pool", "threads",
@@ -177,7 +182,10 @@ def main():
         print_report(args, results)
     finally:
         stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"servers log: {workdir / 'servers.log'}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(args, citizens: list[dict]) -> dict:
@@ -214,7 +222,15 @@ def run(args, citizens: list[dict]) -> dict:
 
     confirm_started = time.monotonic()
     with ThreadPoolExecutor(args.client_threads) as pool:
-        list(pool.map(confirm, application_ids))
+        if args.rate:
+            futures = []
+            for index, application_id in enumerate(application_ids):
+                time.sleep(max(0.0, confirm_started + index / args.rate - time.monotonic()))
+                futures.append(pool.submit(confirm, application_id))
+            for future in futures:
+                future.result()
+        else:
+            list(pool.map(confirm, application_ids))
     confirm_seconds = time.monotonic() - confirm_started
     print(f"confirmed {len(application_ids)} consents in {confirm_seconds:.1f} s "
           f"({len(application_ids) / confirm_seconds:.0f}/s); waiting for the decisions", flush=True)
@@ -263,8 +279,9 @@ def print_report(args, results) -> None:
     latencies = results["latencies"]
     floor = 2 * args.latency_ms
     print()
+    pace = f"consents confirmed at {args.rate:g}/s" if args.rate else "consents confirmed as fast as possible"
     print(f"kuälik checks benchmark: {results['total']} applications, sandbox latency {args.latency_ms} ms, "
-          f"{os.cpu_count()} cores")
+          f"{pace}, {os.cpu_count()} cores")
     print(f"  decided             {results['decided']} / {results['total']}  (refused {results['refused']}, "
           f"checks left in error {results['errors']})")
     if not latencies:

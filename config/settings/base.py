@@ -45,7 +45,8 @@ REGISTRY_TIMEOUTS = {
 REGISTRY_RETRY_ATTEMPTS = env.int("REGISTRY_RETRY_ATTEMPTS", default=3)
 REGISTRY_RETRY_BACKOFF_SECONDS = env.float("REGISTRY_RETRY_BACKOFF_SECONDS", default=0.1)
 REGISTRY_RETRY_BACKOFF_MAX_SECONDS = env.float("REGISTRY_RETRY_BACKOFF_MAX_SECONDS", default=1.0)
-REGISTRY_MAX_CONNECTIONS = env.int("REGISTRY_MAX_CONNECTIONS", default=200)
+REGISTRY_CONNECTIONS_PER_THREAD = env.int("REGISTRY_CONNECTIONS_PER_THREAD", default=4)
+REGISTRY_KEEPALIVE_SECONDS = env.float("REGISTRY_KEEPALIVE_SECONDS", default=1.0)
 # Bulkhead: at most this many calls in flight to one registry per process; a caller waits this long for a place.
 REGISTRY_BULKHEAD_SIZE = env.int("REGISTRY_BULKHEAD_SIZE", default=64)
 REGISTRY_BULKHEAD_WAIT_SECONDS = env.float("REGISTRY_BULKHEAD_WAIT_SECONDS", default=1.0)
@@ -119,6 +120,13 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A psycopg connection pool per process (PostgreSQL): threads borrow a connection only while they use it, so a
+# worker with many threads waiting on registries needs few connections. 0 = no pool.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+if DATABASE_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for `make run` on a bare machine: WAL and a busy timeout keep the web process
     # and in-process tasks from tripping over each other's writes.

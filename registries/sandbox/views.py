@@ -306,6 +306,9 @@ def consent_action(
 def confirm(consent: SandboxConsentRequest, body: dict) -> dict:
     outcome = consent.confirm(body["code"], now=timezone.now())
     consent.save()
+    if outcome["status"] == "granted":
+        granted = {"iin": consent.iin, "registries": list(consent.registries)}
+        transaction.on_commit(lambda: cache.set(consent_cache_key(consent.pk), granted, timeout=STATE_TTL_SECONDS))
     return outcome
 
 

@@ -41,3 +41,19 @@ def test_application_numbers_are_unique():
     ApplicationFactory(number="DL-2026-000001")
     with pytest.raises(IntegrityError), transaction.atomic():
         ApplicationFactory(number="DL-2026-000001")
+
+
+def test_the_history_and_the_access_log_are_append_only():
+    from applications.models import PersonalDataAccess, StatusChange
+
+    application = ApplicationFactory()
+    change = StatusChange.objects.get(application=application)
+    entry = PersonalDataAccess.objects.create(application=application, actor_kind="system", purpose="support",
+                                              what="application")
+    for row in (change, entry):
+        with pytest.raises(PermissionError):
+            row.save()
+        with pytest.raises(PermissionError):
+            row.delete()
+    assert StatusChange.objects.filter(pk=change.pk).exists()
+    assert PersonalDataAccess.objects.filter(pk=entry.pk).exists()
