@@ -45,5 +45,10 @@ messages: venv
 	$(BIN)/python bin/fill_english_catalogue.py
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
+# The published OpenAPI schema; a test fails when the committed file and the code drift apart.
+schema: venv
+	SANDBOX_MODE=1 DJANGO_SETTINGS_MODULE=config.settings.base $(BIN)/python manage.py spectacular \
+		--file docs/openapi.yaml --validate --fail-on-warn
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

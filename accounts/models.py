@@ -1,7 +1,9 @@
 """Who may act: people with a role, and partner organisations that call the API with hashed keys."""
 
 from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
@@ -97,3 +99,25 @@ class ChannelClient:
 
     def __str__(self):
         return str(self.organisation)
+
+
+class IdempotencyRecord(models.Model):
+    """One caller's Idempotency-Key: the request it stood for and, once answered, the answer (24 hours)."""
+
+    caller = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_key_per_caller")]
+
+    def __str__(self):
+        return f"{self.caller}:{self.key}"

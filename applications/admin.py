@@ -5,6 +5,7 @@ from .models import (
     ApplicationNumberCounter,
     Category,
     Centre,
+    ForeignLicenceCountry,
     MonthlyCalculationIndex,
     PersonalDataAccess,
     ServicePolicy,
@@ -35,6 +36,13 @@ class ServicePolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ForeignLicenceCountry)
+class ForeignLicenceCountryAdmin(admin.ModelAdmin):
+    list_display = ("country", "theory_exam_required")
+    list_filter = ("theory_exam_required",)
+    search_fields = ("country",)
 
 
 @admin.register(Centre)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
@@ -15,16 +15,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ChannelClient, Role, User
-from config.api import CursorPagination, problem
+from config.api import CursorPagination, problem, problem_responses
+from config.idempotency import idempotent
 
 from . import services
-from .models import Application, Channel, PersonalDataAccess, StatusChange
+from .models import Application, Centre, Channel, PersonalDataAccess, StatusChange
 from .serializers import (
     AccessLogEntrySerializer,
     ApplicationCreateSerializer,
     ApplicationSerializer,
+    CentreSerializer,
     ConsentCodeSerializer,
+    SubmitSerializer,
 )
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    description="The same key and body within 24 h replays the first answer (header Idempotent-Replayed: true). "
+                "Required from channel clients on POST /applications.")
 
 # Staff who may read any application; each of their reads lands in the access log.
 READING_STAFF = (Role.TSON_OPERATOR, Role.POLICE_OFFICER)
@@ -85,7 +93,12 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
             queryset = queryset.filter(iin=iin)
         return queryset
 
-    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer})
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer, **problem_responses(
+        "invalid_iin", "invalid_category", "category_prerequisite", "missing_field", "validation_error",
+        "idempotency_key_missing", "malformed_request", "channel_not_allowed", "not_found",
+        "active_application_exists", "idempotency_key_in_use", "idempotency_key_reused", "unsupported_media_type")},
+        parameters=[IDEMPOTENCY_KEY])
+    @idempotent(required_for_channels=True)
     def post(self, request):
         serializer = ApplicationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -109,13 +122,17 @@ def _json_ready(foreign_licence):
 
 
 class ApplicationDetail(ApplicationViewMixin, APIView):
-    @extend_schema(responses=ApplicationSerializer)
+    @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
         return self.respond(self.get_application(request, pk, log_read=True))
 
 
 class ConsentConfirm(ApplicationViewMixin, APIView):
-    @extend_schema(request=ConsentCodeSerializer, responses=ApplicationSerializer)
+    @extend_schema(request=ConsentCodeSerializer, parameters=[IDEMPOTENCY_KEY], responses={
+        200: ApplicationSerializer, **problem_responses(
+            "invalid_consent_code", "consent_code_expired", "missing_field", "validation_error", "not_found",
+            "wrong_status", "registry_unavailable", "idempotency_key_in_use", "idempotency_key_reused")})
+    @idempotent()
     def post(self, request, pk):
         application = self.get_application(request, pk)
         serializer = ConsentCodeSerializer(data=request.data)
@@ -126,17 +143,58 @@ class ConsentConfirm(ApplicationViewMixin, APIView):
 
 
 class ConsentResend(ApplicationViewMixin, APIView):
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={202: None, **problem_responses(
+        "not_found", "wrong_status", "resend_limit_reached", "throttled")})
+    @idempotent()
     def post(self, request, pk):
         services.resend_consent_code(application=self.get_application(request, pk), actor=request.user)
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
 class ConsentWithdraw(ApplicationViewMixin, APIView):
-    @extend_schema(request=None, responses=ApplicationSerializer)
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY],
+                   responses={200: ApplicationSerializer, **problem_responses("not_found")})
+    @idempotent()
     def post(self, request, pk):
         application = services.withdraw_consent(application=self.get_application(request, pk), actor=request.user)
         return self.respond(application)
+
+
+class ApplicationSubmit(ApplicationViewMixin, APIView):
+    @extend_schema(request=SubmitSerializer, parameters=[IDEMPOTENCY_KEY], responses={
+        200: ApplicationSerializer, **problem_responses("missing_field", "validation_error", "not_found",
+                                                        "wrong_status")})
+    @idempotent()
+    def post(self, request, pk):
+        application = self.get_application(request, pk)
+        serializer = SubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.submit_application(application=application, actor=request.user,
+                                                  **serializer.validated_data)
+        return self.respond(application)
+
+
+class ApplicationCancel(ApplicationViewMixin, APIView):
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY],
+                   responses={200: ApplicationSerializer, **problem_responses("not_found", "wrong_status")})
+    @idempotent()
+    def post(self, request, pk):
+        application = services.cancel_application(application=self.get_application(request, pk), actor=request.user)
+        return self.respond(application)
+
+
+class CentreList(ListAPIView):
+    """Public: the centres, with what each offers (a TSON desk, exams)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = CentreSerializer
+
+    class Pagination(CursorPagination):
+        ordering = "code"
+
+    pagination_class = Pagination
+    queryset = Centre.objects.filter(is_active=True)
 
 
 class AccessLog(ApplicationViewMixin, ListAPIView):
@@ -157,6 +215,7 @@ class ConsentCallback(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = []  # the consent service, proven by its signature
 
     @extend_schema(exclude=True)
     def post(self, request):

@@ -178,6 +178,27 @@ class ServicePolicy(models.Model):
         return int(amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+class ForeignLicenceCountry(models.Model):
+    """Whether a licence from this country is exchanged with a theory exam. Countries not listed need one."""
+
+    country = models.CharField(_("country (ISO 3166-1 alpha-2)"), max_length=2, unique=True,
+                               validators=[RegexValidator(r"^[A-Z]{2}$")])
+    theory_exam_required = models.BooleanField(_("theory exam required"), default=True)
+
+    class Meta:
+        verbose_name = _("foreign licence country")
+        verbose_name_plural = _("foreign licence countries")
+        ordering = ["country"]
+
+    def __str__(self):
+        return self.country
+
+    @classmethod
+    def theory_exam_required_for(cls, country: str) -> bool:
+        rule = cls.objects.filter(country=country).values_list("theory_exam_required", flat=True).first()
+        return True if rule is None else rule
+
+
 class Centre(models.Model):
     """A public service centre (TSON) or exam centre."""
 

@@ -8,7 +8,7 @@ from config.api import MillisecondDateTimeField
 
 from .access_log import describe_what
 from .iin import validate_iin
-from .models import Application, PersonalDataAccess, ReplacementReason, Service, ServicePolicy, Status
+from .models import Application, Centre, PersonalDataAccess, ReplacementReason, Service, ServicePolicy, Status
 from .refusals import refusal_message
 
 
@@ -224,3 +224,18 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_what(self, entry):
         return describe_what(entry.what)
+
+
+class SubmitSerializer(serializers.Serializer):
+    phone = serializers.RegexField(r"^\+7\d{10}$", error_messages={"invalid": _("Use +7 and 10 digits.")})
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=[("kk", "Қазақша"), ("ru", "Русский")])
+    pickup_tson = serializers.SlugField(max_length=32)
+
+
+class CentreSerializer(serializers.ModelSerializer):
+    services = serializers.ListField(child=serializers.ChoiceField(choices=["tson", "exams"]), read_only=True)
+
+    class Meta:
+        model = Centre
+        fields = ["code", "name", "city", "services"]

@@ -22,9 +22,11 @@ from .models import (
     Application,
     ApplicationNumberCounter,
     Category,
+    Centre,
     Channel,
     Check,
     Consent,
+    ForeignLicenceCountry,
     PersonalDataAccess,
     Registry,
     Service,
@@ -413,3 +415,30 @@ def expire_unconfirmed_consents(*, older_than: datetime.timedelta) -> int:
         fail_consent(application_id=application_id, state=Consent.State.FAILED)
         count += 1
     return count
+
+
+# --- The form and the number (steps 11 and 12) ---------------------------------------------------------------
+
+
+@transaction.atomic
+def submit_application(*, application: Application, phone: str, language: str, pickup_tson: str,
+                       email: str = "", actor) -> Application:
+    """The citizen's form: contact, exam language and the TSON to collect the card. Assigns the number."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if application.status != Status.ELIGIBLE:
+        raise WrongStatus(application, "submit")
+    centre = Centre.objects.filter(code=pickup_tson, is_active=True, offers_tson=True).first()
+    if centre is None:
+        raise ApplicationError("validation_error", _("Choose a TSON that hands out licences."), field="pickup_tson")
+    country = (application.foreign_licence or {}).get("country", "")
+    theory_required = (application.service == Service.FOREIGN_EXCHANGE
+                       and ForeignLicenceCountry.theory_exam_required_for(country))
+    Application.objects.filter(pk=application.pk).update(
+        number=next_application_number(), phone=phone, email=email, language=language, pickup_tson=centre)
+    return move_application(application_id=application.pk, transition="submit", actor=actor,
+                            theory_exam_required=theory_required)
+
+
+def cancel_application(*, application: Application, actor) -> Application:
+    """Withdrawn by the citizen or the channel before the police review."""
+    return move_application(application_id=application.pk, transition="cancel", actor=actor)

@@ -9,6 +9,9 @@ urlpatterns = [
     path("applications/<uuid:pk>/consent/resend", api.ConsentResend.as_view(), name="application-consent-resend"),
     path("applications/<uuid:pk>/consent/withdraw", api.ConsentWithdraw.as_view(),
          name="application-consent-withdraw"),
+    path("applications/<uuid:pk>/submit", api.ApplicationSubmit.as_view(), name="application-submit"),
+    path("applications/<uuid:pk>/cancel", api.ApplicationCancel.as_view(), name="application-cancel"),
+    path("centres", api.CentreList.as_view(), name="centre-list"),
     path("applications/<uuid:pk>/access-log", api.AccessLog.as_view(), name="application-access-log"),
     path("callbacks/consent", api.ConsentCallback.as_view(), name="consent-callback"),
 ]

@@ -2,10 +2,11 @@
 
 import logging
 
+from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, pagination, serializers, status, throttling
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -109,7 +110,7 @@ def exception_handler(exc, context):
         from applications.models import Status
 
         return problem("wrong_status", _("This step cannot be taken while the application is %(status)s.")
-                       % {"status": Status(exc.application.status).label}, status=exc.application.status)
+                       % {"status": Status(exc.application.status).label}, current_status=exc.application.status)
     if isinstance(exc, NotPermitted | Http404 | exceptions.NotFound | exceptions.PermissionDenied):
         # Never 403: nobody can probe which applications exist.
         return problem("not_found", _("Not found."), status_code=404)
@@ -180,3 +181,62 @@ def api_not_found(request, exception=None):
 
 def api_server_error(request):
     return json_problem("server_error", _("Something went wrong on our side. Please try again later."), 500)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error of the API is answered (schema only)."""
+
+    type = serializers.CharField(default="about:blank")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="Human text in the request's language (Accept-Language).")
+    code = serializers.CharField(help_text="A stable machine code.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="For invalid fields: {field: [message, ...]}.")
+
+
+def problem_responses(*codes: str) -> dict:
+    """OpenAPI responses for these error codes, grouped by HTTP status, plus the ones every endpoint can give."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, "not_authenticated", "throttled", "server_error"):
+        by_status.setdefault(STATUS_BY_CODE[code], []).append(code)
+    return {
+        status_code: OpenApiResponse(ProblemSerializer, description="application/problem+json; `code`: "
+                                     + ", ".join(f"`{code}`" for code in sorted(set(status_codes))))
+        for status_code, status_codes in sorted(by_status.items())
+    }
+
+
+class _SettingsRateThrottle(throttling.SimpleRateThrottle):
+    """Rates come from settings at each request (API_RATE_*), so operators and tests can change them."""
+
+    setting = ""
+
+    def get_rate(self):
+        return getattr(settings, self.setting)
+
+
+class ClientRateThrottle(_SettingsRateThrottle):
+    """Per authenticated caller: a partner organisation's key, or a staff member."""
+
+    scope = "client"
+    setting = "API_RATE_PER_CLIENT"
+
+    def get_cache_key(self, request, view):
+        if request.user is None or not getattr(request.user, "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class AnonymousRateThrottle(_SettingsRateThrottle):
+    """Per IP address for the endpoints anyone may call."""
+
+    scope = "anonymous"
+    setting = "API_RATE_ANONYMOUS"
+
+    def get_cache_key(self, request, view):
+        if request.user is not None and getattr(request.user, "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -215,7 +215,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.ClientRateThrottle", "config.api.AnonymousRateThrottle"],
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Throttling (counted in the cache: Redis when REDIS_URL is set, shared by every process).
+API_RATE_PER_CLIENT = env.str("API_RATE_PER_CLIENT", default="6000/min")
+API_RATE_ANONYMOUS = env.str("API_RATE_ANONYMOUS", default="600/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kuälik API",
     "DESCRIPTION": "Online driver's licences: the API for partner channels and staff systems.",
@@ -232,6 +237,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
                 "httpcore": {"level": "WARNING"}},
 }
+
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # Staff screens and the admin demand a second factor (TOTP) where this is on; production.py turns it on.
 STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)

@@ -96,3 +96,26 @@ def test_not_permitted_is_checked_under_the_lock():
     with pytest.raises(NotPermitted):
         move_application(application_id=application.pk, transition="approve",
                          actor=StaffFactory(role=Role.EXAMINER))
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_application(monkeypatch):
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    from tests.factories import OrganisationFactory, api_key_for, make_iin
+
+    monkeypatch.setattr("applications.services._request_consent_now_or_later", lambda application_id: None)
+    key, iin = api_key_for(OrganisationFactory()), make_iin()
+    idempotency_key = str(uuid.uuid4())
+
+    def post():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return client.post("/api/v1/applications", {"service": "first_issue", "iin": iin, "categories": ["B"]},
+                           format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key).status_code
+
+    statuses = race([post] * 6)
+    assert statuses.count(201) >= 1, statuses
+    assert set(statuses) <= {201, 409}, statuses
+    assert Application.objects.filter(iin=iin).count() == 1

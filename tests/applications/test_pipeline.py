@@ -1,5 +1,7 @@
 """Consent and the registry checks end to end, over real HTTP to the live sandbox (tasks in-process)."""
 
+import uuid
+
 import pytest
 
 from applications import checks as pipeline
@@ -20,7 +22,8 @@ def apply(channel, person, *, service="first_issue", categories=("B",), language
     body = {"service": service, "iin": person["iin"], **extra}
     if categories is not None:
         body["categories"] = list(categories)
-    response = channel.post("/api/v1/applications", body, format="json", HTTP_ACCEPT_LANGUAGE=language)
+    response = channel.post("/api/v1/applications", body, format="json", HTTP_ACCEPT_LANGUAGE=language,
+                            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert response.status_code == 201, response.content
     return response.json()
 

@@ -1,5 +1,7 @@
 """The pipeline on a real Celery worker consuming from the real Redis broker (PostgreSQL in CI)."""
 
+import uuid
+
 import pytest
 
 from applications import tasks
@@ -22,7 +24,8 @@ def status_of(application_id):
 
 def start(channel, sandbox, person):
     response = channel.post("/api/v1/applications", {"service": "first_issue", "iin": person["iin"],
-                                                      "categories": ["B"]}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+                                                      "categories": ["B"]}, format="json", HTTP_ACCEPT_LANGUAGE="en",
+                            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert response.status_code == 201
     application_id = response.json()["id"]
     code = sandbox.consent_code(person["phone"], wait=20)
@@ -51,7 +54,8 @@ def test_an_unknown_person_is_refused_by_the_worker_within_seconds(channel, sand
     from tests.factories import make_iin
 
     response = channel.post("/api/v1/applications", {"service": "first_issue", "iin": make_iin(),
-                                                      "categories": ["B"]}, format="json")
+                                                      "categories": ["B"]}, format="json",
+                            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     application_id = response.json()["id"]
     wait_for(lambda: status_of(application_id) == Status.REFUSED, timeout=10, message="person_not_found")
     assert Application.objects.get(pk=application_id).refusal_code == "person_not_found"

@@ -1,0 +1,113 @@
+"""`Idempotency-Key` for every POST (shared/api-v1.md, Conventions), kept in the database.
+
+The same key with the same body within 24 hours returns the first response again, with `Idempotent-Replayed: true`,
+and does nothing twice; the same key with another body is `422 idempotency_key_reused`; the same key while the
+first request is still running is `409 idempotency_key_in_use`. The key row is claimed with an INSERT that the
+unique constraint decides, so two concurrent retries cannot both run the request.
+"""
+
+import datetime
+import functools
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.response import Response
+
+from accounts.models import IdempotencyRecord
+
+from .api import problem
+
+HEADER = "Idempotency-Key"
+
+
+def caller_identity(request) -> str:
+    user = request.user
+    return str(getattr(user, "pk", None) or "anonymous")
+
+
+def request_fingerprint(request, path: str) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, default=str)
+    except TypeError:
+        body = repr(request.data)
+    return hashlib.sha256(f"{request.method} {path}\n{body}".encode()).hexdigest()
+
+
+def idempotent(*, required_for_channels: bool = False):
+    """Decorate an APIView's `post` so that it honours `Idempotency-Key`."""
+
+    def decorator(view_method):
+        @functools.wraps(view_method)
+        def wrapper(self, request, *args, **kwargs):
+            from accounts.models import ChannelClient
+
+            key = request.headers.get(HEADER, "").strip()
+            if not key:
+                if required_for_channels and isinstance(request.user, ChannelClient):
+                    return problem("idempotency_key_missing", _("This request needs an Idempotency-Key header."))
+                return view_method(self, request, *args, **kwargs)
+            if len(key) > 255:
+                return problem("validation_error", _("The Idempotency-Key is too long (255 characters at most)."),
+                               errors={HEADER: [_("At most 255 characters.")]})
+            record, claimed = _claim(request, key)
+            if not claimed:
+                return _answer_for_existing(record, request)
+            try:
+                try:
+                    response = view_method(self, request, *args, **kwargs)
+                except Exception as error:
+                    # A refusal (4xx) is an answer too: render it here so that a retry gets the same one.
+                    response = self.handle_exception(error)
+            except Exception:
+                # No answer worth keeping: free the key for a retry.
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+                raise
+            _store(record, response)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _claim(request, key: str) -> tuple[IdempotencyRecord, bool]:
+    caller = caller_identity(request)
+    path = request.path
+    fingerprint = request_fingerprint(request, path)
+    window = timezone.now() - datetime.timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    IdempotencyRecord.objects.filter(caller=caller, key=key, created_at__lt=window).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(caller=caller, key=key, method=request.method, path=path,
+                                                      request_hash=fingerprint)
+        return record, True
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(caller=caller, key=key), False
+
+
+def _answer_for_existing(record: IdempotencyRecord, request) -> Response:
+    if record.request_hash != request_fingerprint(request, request.path):
+        return problem("idempotency_key_reused", _("This Idempotency-Key was used for another request."))
+    if record.response_status is None:
+        return problem("idempotency_key_in_use", _("A request with this Idempotency-Key is still being processed."))
+    response = Response(record.response_body, status=record.response_status,
+                        headers={**record.response_headers, "Idempotent-Replayed": "true"})
+    if record.response_headers.get("Content-Type"):
+        response.content_type = record.response_headers["Content-Type"]
+    return response
+
+
+def _store(record: IdempotencyRecord, response) -> None:
+    if response.status_code >= 500:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()  # a server error is worth retrying
+        return
+    headers = {name: response[name] for name in ("Location", "Retry-After") if response.has_header(name)}
+    if getattr(response, "content_type", None):
+        headers["Content-Type"] = response.content_type
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        response_status=response.status_code, response_body=getattr(response, "data", None),
+        response_headers=headers)

@@ -1,0 +1,394 @@
+"""The channel API as published (shared/api-v1.md): shapes, error codes, idempotency, who sees what."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import IdempotencyRecord, Role
+from applications.models import Application, ForeignLicenceCountry, PhotoSource, Status
+from applications.services import move_application
+from tests.factories import ApplicationFactory, CentreFactory, OrganisationFactory, StaffFactory, api_key_for, make_iin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_registry_calls(monkeypatch):
+    """These tests are about the API's own rules: the consent request after commit is not part of them."""
+    monkeypatch.setattr("applications.services._request_consent_now_or_later", lambda application_id: None)
+
+
+def client_for(organisation=None, **headers) -> APIClient:
+    client = APIClient(**headers)
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(organisation or OrganisationFactory())}")
+    return client
+
+
+def staff_client(role) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=StaffFactory(role=role)).key}")
+    return client
+
+
+def create(client, body=None, key=None, **extra):
+    body = body or {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    return client.post("/api/v1/applications", body, format="json", HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
+                       **extra)
+
+
+def assert_problem(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["title"] and body["detail"]
+    return body
+
+
+def eligible_application(organisation):
+    application = ApplicationFactory(organisation=organisation)
+    for step in ("record_consent", "mark_eligible"):
+        move_application(application_id=application.pk, transition=step)
+    return application
+
+
+# --- create -------------------------------------------------------------------------------------------------
+
+
+def test_create_answers_201_in_consent_pending_with_the_contracts_shape():
+    response = create(client_for())
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "consent_pending" and body["number"] is None
+    assert set(body) >= {"id", "number", "service", "channel", "status", "iin", "categories", "replacement_reason",
+                         "checks", "refusal", "exams", "fee", "photo", "decision", "licence", "history",
+                         "created_at", "updated_at"}
+    assert body["fee"] == {"amount_kzt": 5406, "paid": False}
+    assert body["exams"] == {"theory": {"booking": None, "attempts": []},
+                             "practical": {"booking": None, "attempts": []}}
+    assert body["history"][0]["status"] == "consent_pending"
+    assert "." in body["history"][0]["at"] and body["history"][0]["at"].endswith("+05:00")
+    assert [c["outcome"] for c in body["checks"]] == ["pending"] * 8
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"service": "first_issue", "iin": "871008401428", "categories": ["B"]}, 400, "invalid_iin"),
+        ({"service": "first_issue", "iin": "871008401427", "categories": ["Z"]}, 400, "invalid_category"),
+        ({"service": "first_issue", "iin": "871008401427", "categories": ["CE"]}, 400, "category_prerequisite"),
+        ({"service": "first_issue", "iin": "871008401427"}, 400, "missing_field"),
+        ({"iin": "871008401427", "categories": ["B"]}, 400, "missing_field"),
+        ({"service": "replacement", "iin": "871008401427"}, 400, "missing_field"),
+        ({"service": "foreign_exchange", "iin": "871008401427", "categories": ["B"],
+          "foreign_licence": {"country": "DE", "number": "X1", "categories": ["B"], "valid_until": "2030-01-01"}},
+         403, "channel_not_allowed"),
+    ],
+)
+def test_create_errors_follow_the_contract_and_change_nothing(body, status, code):
+    response = create(client_for(), body)
+    body = assert_problem(response, status, code)
+    if status == 400 and code != "validation_error":
+        assert body.get("errors") or code in ("channel_not_allowed",)
+    assert Application.objects.count() == 0
+
+
+def test_a_second_active_application_for_one_iin_is_409():
+    client = client_for()
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    assert create(client, body).status_code == 201
+    assert_problem(create(client_for(), body), 409, "active_application_exists")
+
+
+def test_a_tson_operator_takes_only_foreign_exchange():
+    operator = staff_client(Role.TSON_OPERATOR)
+    assert_problem(create(operator), 403, "channel_not_allowed")
+    body = {"service": "foreign_exchange", "iin": make_iin(), "categories": ["B"],
+            "foreign_licence": {"country": "DE", "number": "B072RRE2I55", "categories": ["B"],
+                                "valid_until": "2030-01-01"}}
+    response = create(operator, body)
+    assert response.status_code == 201
+    assert (response.json()["channel"], response.json()["exams"]) == ("tson_branch", {
+        "theory": {"booking": None, "attempts": []}, "practical": {"booking": None, "attempts": []}})
+
+
+@pytest.mark.parametrize("role", [Role.EXAMINER, Role.POLICE_OFFICER])
+def test_other_staff_cannot_create(role):
+    assert_problem(create(staff_client(role)), 404, "not_found")
+
+
+# --- idempotency --------------------------------------------------------------------------------------------
+
+
+def test_a_channel_must_send_an_idempotency_key():
+    response = client_for().post("/api/v1/applications", {"service": "first_issue", "iin": make_iin(),
+                                                          "categories": ["B"]}, format="json")
+    assert_problem(response, 400, "idempotency_key_missing")
+    assert Application.objects.count() == 0
+
+
+def test_the_same_key_and_body_replays_the_first_answer_and_does_nothing_twice():
+    client, key = client_for(), str(uuid.uuid4())
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    first = create(client, body, key)
+    second = create(client, body, key)
+    assert first.status_code == second.status_code == 201
+    assert second["Idempotent-Replayed"] == "true"
+    assert second.json() == first.json()
+    assert Application.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_422():
+    client, key = client_for(), str(uuid.uuid4())
+    create(client, key=key)
+    assert_problem(create(client, key=key), 422, "idempotency_key_reused")
+    assert Application.objects.count() == 1
+
+
+def test_the_same_key_while_the_first_is_running_is_409():
+    client, key = client_for(), str(uuid.uuid4())
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    create(client, body, key)
+    IdempotencyRecord.objects.filter(key=key).update(response_status=None)
+    assert_problem(create(client, body, key), 409, "idempotency_key_in_use")
+
+
+def test_keys_belong_to_their_caller():
+    key = str(uuid.uuid4())
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    assert create(client_for(), body, key).status_code == 201
+    other = create(client_for(), {**body, "iin": make_iin()}, key)
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+
+
+def test_an_error_answer_is_replayed_too():
+    client, key = client_for(), str(uuid.uuid4())
+    body = {"service": "first_issue", "iin": "871008401428", "categories": ["B"]}
+    assert create(client, body, key).status_code == 400
+    again = create(client, body, key)
+    assert again.status_code == 400 and again["Idempotent-Replayed"] == "true"
+
+
+# --- read, list, who sees what ------------------------------------------------------------------------------
+
+
+def test_the_list_is_the_callers_own_filtered_and_cursor_paginated():
+    organisation = OrganisationFactory()
+    mine = [ApplicationFactory(organisation=organisation) for _ in range(3)]
+    ApplicationFactory()  # another organisation's
+    client = client_for(organisation)
+    body = client.get("/api/v1/applications", {"page_size": 2}).json()
+    assert len(body["results"]) == 2 and body["next"]
+    rest = client.get(body["next"]).json()
+    assert {a["id"] for a in body["results"] + rest["results"]} == {str(a.pk) for a in mine}
+    assert rest["next"] is None
+    only = client.get("/api/v1/applications", {"iin": mine[0].iin}).json()["results"]
+    assert [a["id"] for a in only] == [str(mine[0].pk)]
+    assert client.get("/api/v1/applications", {"status": "eligible"}).json()["results"] == []
+
+
+def test_listing_does_not_query_per_application():
+    organisation = OrganisationFactory()
+    client = client_for(organisation)
+    for _ in range(3):
+        ApplicationFactory(organisation=organisation)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/applications")
+    for _ in range(10):
+        ApplicationFactory(organisation=organisation)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/api/v1/applications").json()["results"]) == 13
+    assert len(many) == len(few)
+
+
+ENDPOINTS = [
+    ("get", "/api/v1/applications/{id}"),
+    ("post", "/api/v1/applications/{id}/consent"),
+    ("post", "/api/v1/applications/{id}/consent/resend"),
+    ("post", "/api/v1/applications/{id}/consent/withdraw"),
+    ("post", "/api/v1/applications/{id}/submit"),
+    ("post", "/api/v1/applications/{id}/cancel"),
+    ("get", "/api/v1/applications/{id}/access-log"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_another_organisations_application_is_404_on_every_endpoint(method, path):
+    application = ApplicationFactory()
+    response = getattr(client_for(), method)(path.format(id=application.pk), {}, format="json")
+    assert_problem(response, 404, "not_found")
+    assert Application.objects.get(pk=application.pk).status == Status.CONSENT_PENDING
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_an_examiner_sees_no_application(method, path):
+    application = ApplicationFactory()
+    response = getattr(staff_client(Role.EXAMINER), method)(path.format(id=application.pk), {}, format="json")
+    assert_problem(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("role", [Role.TSON_OPERATOR, Role.POLICE_OFFICER])
+def test_handling_staff_read_any_application_and_the_read_is_logged(role):
+    application = ApplicationFactory()
+    response = staff_client(role).get(f"/api/v1/applications/{application.pk}")
+    assert response.status_code == 200
+    entry = application.access_log.get()
+    assert (entry.actor_kind, entry.role, entry.purpose) == ("staff", role, "case_handling")
+
+
+def test_credentials_are_required():
+    assert_problem(APIClient().get("/api/v1/applications"), 401, "not_authenticated")
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Api-Key nope.nope")
+    assert_problem(bad.get("/api/v1/applications"), 401, "not_authenticated")
+
+
+def test_wrong_method_unknown_url_and_wrong_media_type_are_problems():
+    client = client_for()
+    assert_problem(client.delete("/api/v1/applications"), 405, "method_not_allowed")
+    assert_problem(client.get("/api/v1/no-such-thing"), 404, "not_found")
+    response = client.post("/api/v1/applications", "service=first_issue", content_type="text/plain",
+                           HTTP_IDEMPOTENCY_KEY="k1")
+    assert_problem(response, 415, "unsupported_media_type")
+    malformed = client.post("/api/v1/applications", "{not json", content_type="application/json",
+                            HTTP_IDEMPOTENCY_KEY="k2")
+    assert_problem(malformed, 400, "malformed_request")
+
+
+@pytest.mark.parametrize(("language", "word"), [("ru", "ИИН"), ("kk", "ЖСН"), ("en", "IIN")])
+def test_error_messages_follow_accept_language(language, word):
+    response = create(client_for(), {"service": "first_issue", "iin": "123", "categories": ["B"]},
+                      HTTP_ACCEPT_LANGUAGE=language)
+    assert word in str(response.json()["errors"]["iin"])
+
+
+# --- submit and cancel --------------------------------------------------------------------------------------
+
+
+def test_submit_assigns_a_number_and_sends_a_first_licence_to_the_theory_exam():
+    organisation = OrganisationFactory()
+    application = eligible_application(organisation)
+    centre = CentreFactory(code="ast-tson-1")
+    response = client_for(organisation).post(
+        f"/api/v1/applications/{application.pk}/submit",
+        {"phone": "+77010000001", "email": "a@example.kz", "language": "kk", "pickup_tson": centre.code},
+        format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "theory_exam"
+    assert body["number"].startswith("DL-")
+    assert body["pickup_tson"] == "ast-tson-1"
+
+
+def test_numbers_are_unique_and_increase():
+    organisation = OrganisationFactory()
+    centre = CentreFactory()
+    client = client_for(organisation)
+    numbers = []
+    for _ in range(3):
+        application = eligible_application(organisation)
+        numbers.append(client.post(f"/api/v1/applications/{application.pk}/submit",
+                                   {"phone": "+77010000001", "language": "ru", "pickup_tson": centre.code},
+                                   format="json").json()["number"])
+    assert len(set(numbers)) == 3 and numbers == sorted(numbers)
+
+
+def test_submit_before_the_checks_pass_is_409_wrong_status():
+    organisation = OrganisationFactory()
+    application = ApplicationFactory(organisation=organisation)
+    response = client_for(organisation).post(f"/api/v1/applications/{application.pk}/submit",
+                                             {"phone": "+77010000001", "language": "kk",
+                                              "pickup_tson": CentreFactory().code}, format="json")
+    assert_problem(response, 409, "wrong_status")
+    assert Application.objects.get(pk=application.pk).number is None
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [({"phone": "8701", "language": "kk"}, "phone"), ({"phone": "+77010000001", "language": "en"}, "language"),
+     ({"phone": "+77010000001", "language": "kk", "pickup_tson": "nowhere"}, "pickup_tson")],
+)
+def test_submit_validates_the_form(form, field):
+    organisation = OrganisationFactory()
+    application = eligible_application(organisation)
+    form = {"pickup_tson": CentreFactory().code, **form}
+    response = client_for(organisation).post(f"/api/v1/applications/{application.pk}/submit", form, format="json")
+    body = assert_problem(response, 400, "validation_error")
+    assert field in body["errors"]
+    assert Application.objects.get(pk=application.pk).status == Status.ELIGIBLE
+
+
+def test_a_foreign_licence_from_a_country_without_exams_goes_straight_to_formalization():
+    ForeignLicenceCountry.objects.create(country="DE", theory_exam_required=False)
+    application = ApplicationFactory(service="foreign_exchange", channel="tson_branch", organisation=None,
+                                     foreign_licence={"country": "DE", "number": "X", "categories": ["B"],
+                                                      "valid_until": "2030-01-01"})
+    for step in ("record_consent", "mark_eligible"):
+        move_application(application_id=application.pk, transition=step)
+    response = staff_client(Role.TSON_OPERATOR).post(
+        f"/api/v1/applications/{application.pk}/submit",
+        {"phone": "+77010000001", "language": "ru", "pickup_tson": CentreFactory().code}, format="json")
+    assert response.json()["status"] == "formalization"
+
+
+def test_cancel_before_review_and_409_after():
+    organisation = OrganisationFactory()
+    client = client_for(organisation)
+    application = ApplicationFactory(organisation=organisation)
+    assert client.post(f"/api/v1/applications/{application.pk}/cancel").json()["status"] == "cancelled"
+
+    reviewed = ApplicationFactory(organisation=organisation, service="replacement", replacement_reason="loss")
+    for step in ("record_consent", "mark_eligible"):
+        move_application(application_id=reviewed.pk, transition=step)
+    Application.objects.filter(pk=reviewed.pk).update(
+        number="DL-2026-999999", phone="+77010000001", language="kk", pickup_tson=CentreFactory(),
+        fee_paid_at="2026-11-28T10:00:00+05:00", photo_source=PhotoSource.TSON)
+    for step in ("submit", "complete_formalization"):
+        move_application(application_id=reviewed.pk, transition=step)
+    assert_problem(client.post(f"/api/v1/applications/{reviewed.pk}/cancel"), 409, "wrong_status")
+
+
+# --- public -------------------------------------------------------------------------------------------------
+
+
+def test_centres_are_public_and_say_what_they_offer():
+    CentreFactory(code="a-spec", offers_tson=True, offers_exams=True)
+    CentreFactory(code="b-tson", offers_tson=True, offers_exams=False)
+    body = APIClient().get("/api/v1/centres").json()
+    services = {c["code"]: c["services"] for c in body["results"]}
+    assert services["a-spec"] == ["tson", "exams"] and services["b-tson"] == ["tson"]
+    assert body["next"] is None
+
+
+def test_the_schema_is_served():
+    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "/api/v1/applications/{id}/submit" in response.json()["paths"]
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_RATE_PER_CLIENT = "3/min"
+    client = client_for()
+    statuses = [client.get("/api/v1/applications").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/api/v1/applications")
+    assert_problem(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+    other = client_for()
+    assert other.get("/api/v1/applications").status_code == 200  # per client, not global
+
+
+def test_anonymous_endpoints_are_limited_per_ip(settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_RATE_ANONYMOUS = "2/min"
+    client = APIClient()
+    assert [client.get("/api/v1/centres").status_code for _ in range(3)] == [200, 200, 429]
