@@ -33,6 +33,7 @@ run: migrate
 	fi
 
 test: venv
+	bin/ensure-chromium
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

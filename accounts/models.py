@@ -121,3 +121,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.caller}:{self.key}"
+
+
+class SignInCode(models.Model):
+    """A one-time code sent by SMS to sign a citizen in to the portal; only its HMAC is kept."""
+
+    iin = models.CharField(_("IIN"), max_length=12, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts_left = models.PositiveSmallIntegerField(default=5)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in code")
+        verbose_name_plural = _("sign-in codes")
+
+    def __str__(self):
+        return f"{self.iin} {self.created_at:%Y-%m-%d %H:%M}"

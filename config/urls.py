@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("applications.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", include("applications.portal_urls")),
     *urlpatterns_sandbox,
 ]
 

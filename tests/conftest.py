@@ -5,6 +5,7 @@ with KUALIK_REQUIRE_SERVICES=1 (CI) a missing service fails the run instead, so 
 """
 
 import os
+import shutil
 
 import pytest
 from django.conf import settings
@@ -28,6 +29,7 @@ def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": None if on_postgres else "needs PostgreSQL: set DATABASE_URL=postgres://...",
         "redis": None if redis_ok else "needs Redis: set REDIS_URL=redis://... to a running server",
+        "browser": None if shutil.which("chromium") else "needs Debian's chromium (bin/ensure-chromium installs it)",
     }
     for item in items:
         for marker, reason in missing.items():

@@ -142,7 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "portal:sign-in"
 
 # Kazakh first; Russian and English.
 LANGUAGE_CODE = "kk"
@@ -239,6 +239,13 @@ LOGGING = {
 }
 
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+
+# The citizen portal: sign-in by IIN and an SMS code; a quiet session ends after SESSION_IDLE_MINUTES.
+SIGN_IN_CODE_MINUTES = env.int("SIGN_IN_CODE_MINUTES", default=5)
+SIGN_IN_CODES_PER_HOUR = env.int("SIGN_IN_CODES_PER_HOUR", default=5)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True  # the idle timer restarts with every page
 
 # Staff screens and the admin demand a second factor (TOTP) where this is on; production.py turns it on.
 STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)

@@ -17,7 +17,8 @@ PRODUCTION_GATEWAY = {
 
 
 def manage(*args, settings="config.settings.production", extra_env=None):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SANDBOX_MODE", "STAFF_REQUIRE_OTP")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DEBUG", "SANDBOX_MODE", "STAFF_REQUIRE_OTP", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update({
         "DJANGO_SETTINGS_MODULE": settings,
         "SECRET_KEY": secrets.token_urlsafe(50),

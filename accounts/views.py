@@ -1,0 +1,69 @@
+"""Citizen sign-in pages: IIN, then the code from the SMS."""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth import login, logout
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.views.decorators.http import require_POST
+
+from applications.forms import CodeForm, SignInForm
+
+from .portal import SignInError, check_sign_in_code, send_sign_in_code
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+def sign_in(request):
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        iin = form.cleaned_data["iin"]
+        try:
+            send_sign_in_code(iin=iin, language=(get_language() or "kk")[:2])
+        except SignInError as error:
+            form.add_error("iin", error.message)
+        else:
+            request.session["sign_in_iin"] = iin
+            next_url = _next_url(request)
+            query = f"?{urlencode({'next': next_url})}" if next_url else ""
+            return redirect(reverse("portal:sign-in-code") + query)
+    return render(request, "portal/sign_in.html", {"form": form, "next": _next_url(request)})
+
+
+def sign_in_code(request):
+    iin = request.session.get("sign_in_iin")
+    if not iin:
+        return redirect("portal:sign-in")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            send_sign_in_code(iin=iin, language=(get_language() or "kk")[:2])
+        except SignInError as error:
+            form = CodeForm()
+            form.add_error(None, error.message)
+        else:
+            form = CodeForm()
+    elif request.method == "POST" and form.is_valid():
+        try:
+            user = check_sign_in_code(iin=iin, code=form.cleaned_data["code"])
+        except SignInError as error:
+            form.add_error("code", error.message)
+        else:
+            login(request, user)  # a new session: the old id cannot be fixed by someone else
+            request.session.pop("sign_in_iin", None)
+            return redirect(_next_url(request) or "portal:applications")
+    return render(request, "portal/sign_in_code.html", {"form": form, "next": _next_url(request),
+                                                        "masked_iin": f"{iin[:4]}••••{iin[-2:]}"})
+
+
+@require_POST
+def sign_out(request):
+    logout(request)
+    return redirect("home")
