@@ -76,9 +76,11 @@ class ApplicationViewMixin:
                                     purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
         return application
 
-    def respond(self, application: Application, status_code=status.HTTP_200_OK) -> Response:
-        fresh = applications_for(self.request.user).get(pk=application.pk)
-        return Response(ApplicationSerializer(fresh).data, status=status_code)
+    def respond(self, application: Application, status_code=status.HTTP_200_OK, *, reload: bool = True) -> Response:
+        """The Application as the contract shows it; after a change it is read again with its relations."""
+        if reload:
+            application = applications_for(self.request.user).get(pk=application.pk)
+        return Response(ApplicationSerializer(application).data, status=status_code)
 
 
 class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
@@ -124,7 +126,7 @@ def _json_ready(foreign_licence):
 class ApplicationDetail(ApplicationViewMixin, APIView):
     @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
-        return self.respond(self.get_application(request, pk, log_read=True))
+        return self.respond(self.get_application(request, pk, log_read=True), reload=False)
 
 
 class ConsentConfirm(ApplicationViewMixin, APIView):

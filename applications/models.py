@@ -4,6 +4,7 @@ No I/O here: side effects (SMS, registry calls) belong to services, after commit
 """
 
 import datetime
+import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -128,6 +129,14 @@ class MonthlyCalculationIndex(models.Model):
         return f"{self.year}: {self.amount_kzt} ₸"
 
 
+_fee_cache: dict[str, tuple] = {}
+
+
+def forget_fee(**kwargs) -> None:
+    """Policy or MRP edited in the admin: this process recomputes the fee at once (others within a minute)."""
+    _fee_cache.clear()
+
+
 class ServicePolicy(models.Model):
     """The service-wide settings: one row, edited in the admin."""
 
@@ -167,6 +176,17 @@ class ServicePolicy(models.Model):
 
     def pilot_window_passed(self, on: datetime.date | None = None) -> bool:
         return (on or timezone.localdate()) > self.pilot_ends_on
+
+    @classmethod
+    def current_fee_kzt(cls) -> int:
+        """Today's fee, remembered for a minute per process: every Application shown carries it."""
+        today = timezone.localdate()
+        cached = _fee_cache.get("fee")
+        if cached and cached[0] == today and cached[1] > time.monotonic():
+            return cached[2]
+        fee = cls.current().state_fee_kzt(today)
+        _fee_cache["fee"] = (today, time.monotonic() + 60, fee)
+        return fee
 
     def state_fee_kzt(self, on: datetime.date | None = None) -> int:
         """The state fee in whole tenge: the coefficient times the MRP in force that year, rounded half up."""

@@ -163,9 +163,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(FeeSchema)
     def get_fee(self, application):
-        if "fee_kzt" not in self.context:  # once per response, not once per application in a list
-            self.context["fee_kzt"] = ServicePolicy.current().state_fee_kzt()
-        return {"amount_kzt": self.context["fee_kzt"], "paid": application.fee_paid_at is not None}
+        return {"amount_kzt": ServicePolicy.current_fee_kzt(), "paid": application.fee_paid_at is not None}
 
     @extend_schema_field(PhotoSchema)
     def get_photo(self, application):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
 from django.views.generic import TemplateView
@@ -17,6 +18,8 @@ if settings.STAFF_REQUIRE_OTP:
 if settings.SANDBOX_MODE:
     # The registries played by the project itself (registries/PROTOCOL.md); never in production.
     urlpatterns_sandbox = [
+        # The baseline of bench/api.py: a bare Django view behind the same middleware.
+        path("sandbox/bare", lambda request: JsonResponse({"ok": True}), name="sandbox-bare"),
         path("sandbox/registries/", include("registries.sandbox.urls")),
         path("api/v1/sandbox/", include("registries.sandbox.api_urls")),
     ]
