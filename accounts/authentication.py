@@ -1,10 +1,32 @@
 """DRF authentication: `Api-Key <key>` for partner channels, `Token <token>` for staff."""
 
+import time
+
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import STAFF_ROLES, ChannelApiKey, ChannelClient
+
+# Keys by prefix, remembered per process for API_KEY_CACHE_SECONDS: a channel polling its applications should not
+# cost a database read for its key on every request. Revoking a key in this process forgets it at once (signal
+# in accounts.apps); other processes stop accepting it within API_KEY_CACHE_SECONDS.
+_keys: dict[str, tuple[float, ChannelApiKey]] = {}
+
+
+def _usable_key(prefix: str) -> ChannelApiKey | None:
+    remembered = _keys.get(prefix)
+    if remembered and remembered[0] > time.monotonic():
+        return remembered[1]
+    api_key = ChannelApiKey.objects.get_usable_keys().filter(prefix=prefix).first()
+    if api_key is not None:
+        _keys[prefix] = (time.monotonic() + settings.API_KEY_CACHE_SECONDS, api_key)
+    return api_key
+
+
+def forget_keys(**kwargs) -> None:
+    _keys.clear()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -18,11 +40,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         if not key:
             raise exceptions.AuthenticationFailed(_("The API key is missing."))
-        try:
-            api_key = ChannelApiKey.objects.get_from_key(key)
-        except ChannelApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from None
-        if api_key.has_expired or not api_key.organisation.is_active:
+        api_key = _usable_key(key.partition(".")[0])
+        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.organisation.is_active:
             raise exceptions.AuthenticationFailed(_("The API key is not valid."))
         return ChannelClient(api_key), api_key
 

@@ -9,8 +9,22 @@ class ApplicationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .models import MonthlyCalculationIndex, ServicePolicy, forget_fee
+        from . import representation_cache
+        from .models import (
+            Application,
+            Check,
+            Consent,
+            MonthlyCalculationIndex,
+            ServicePolicy,
+            StatusChange,
+            forget_fee,
+        )
 
         for model in (ServicePolicy, MonthlyCalculationIndex):
             post_save.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-{model.__name__}")
             post_delete.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-delete-{model.__name__}")
+        for model in (Application, Check, Consent, StatusChange):
+            post_save.connect(representation_cache.forget_on_change, sender=model,
+                              dispatch_uid=f"forget-application-json-{model.__name__}")
+            post_delete.connect(representation_cache.forget_on_change, sender=model,
+                                dispatch_uid=f"forget-application-json-delete-{model.__name__}")

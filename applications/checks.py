@@ -157,7 +157,7 @@ def _record(application_id, answers: list[RegistryAnswer], *, phase=PHASE_2) -> 
             Check.objects.filter(pk=check.pk).update(
                 outcome=check.outcome, code=check.code, error_reason=check.error_reason, facts=check.facts,
                 latency_ms=check.latency_ms, attempts=check.attempts, checked_at=check.checked_at)
-        application.save(update_fields=["categories", "updated_at"])
+        application.save(update_fields=["categories", "updated_at"])  # the save also retires cached copies
     return _decide(application, checks, phase)
 
 

@@ -15,6 +15,7 @@ from accounts.models import ChannelClient, User
 from registries.clients import consent_client, sms_client
 from registries.results import Outcome
 
+from . import representation_cache
 from .access_log import registry_access
 from .checks import create_checks
 from .models import (
@@ -275,6 +276,7 @@ def _record_consent_granted(*, application_id, actor) -> Application:
     consent.save(update_fields=["state", "granted_at"])
     application.checks.filter(registry=Registry.CONSENT).update(
         outcome=Check.Outcome.PASSED, code="", error_reason="", checked_at=consent.granted_at)
+    representation_cache.forget(application.pk)
     application = move_application(application_id=application.pk, transition="record_consent", actor=actor)
     from .tasks import run_checks
 
@@ -295,6 +297,7 @@ def fail_consent(*, application_id, state: str) -> Application:
     consent.save(update_fields=["state", "declined_at"])
     application.checks.filter(registry=Registry.CONSENT).update(
         outcome=Check.Outcome.FAILED, code="consent_failed", error_reason="", checked_at=timezone.now())
+    representation_cache.forget(application.pk)
     application = move_application(application_id=application.pk, transition="refuse_on_checks",
                                    code="consent_failed")
     notify_on_commit(application.pk, "refused")
@@ -435,6 +438,7 @@ def submit_application(*, application: Application, phone: str, language: str, p
                        and ForeignLicenceCountry.theory_exam_required_for(country))
     Application.objects.filter(pk=application.pk).update(
         number=next_application_number(), phone=phone, email=email, language=language, pickup_tson=centre)
+    representation_cache.forget(application.pk)
     return move_application(application_id=application.pk, transition="submit", actor=actor,
                             theory_exam_required=theory_required)
 

@@ -1,6 +1,8 @@
 """What every API answer shares: RFC 9457 problem details, cursor pagination, times with milliseconds."""
 
 import logging
+import time
+from abc import ABC, abstractmethod
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -209,13 +211,41 @@ def problem_responses(*codes: str) -> dict:
     }
 
 
-class _SettingsRateThrottle(throttling.SimpleRateThrottle):
-    """Rates come from settings at each request (API_RATE_*), so operators and tests can change them."""
+class _SettingsRateThrottle(throttling.BaseThrottle, ABC):
+    """A fixed-window counter in the cache (one INCR a request; Redis shares it between processes).
 
+    Rates come from settings at each request (API_RATE_*), so operators and tests can change them.
+    """
+
+    scope = ""
     setting = ""
+    _wait: float | None = None
 
-    def get_rate(self):
-        return getattr(settings, self.setting)
+    @abstractmethod
+    def identity(self, request) -> str | None:
+        """Whom the window counts for, or None when this throttle does not apply to the request."""
+
+    def allow_request(self, request, view) -> bool:
+        from django.core.cache import cache
+
+        ident = self.identity(request)
+        if ident is None:
+            return True
+        number, period = getattr(settings, self.setting).split("/")
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+        now = time.time()
+        key = f"throttle:{self.scope}:{ident}:{int(now // seconds)}"
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            count = 1 if cache.add(key, 1, timeout=seconds + 1) else cache.incr(key)
+        if count > int(number):
+            self._wait = seconds - (now % seconds)
+            return False
+        return True
+
+    def wait(self):
+        return self._wait
 
 
 class ClientRateThrottle(_SettingsRateThrottle):
@@ -224,10 +254,9 @@ class ClientRateThrottle(_SettingsRateThrottle):
     scope = "client"
     setting = "API_RATE_PER_CLIENT"
 
-    def get_cache_key(self, request, view):
-        if request.user is None or not getattr(request.user, "is_authenticated", False):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+    def identity(self, request):
+        user = request.user
+        return str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 class AnonymousRateThrottle(_SettingsRateThrottle):
@@ -236,7 +265,7 @@ class AnonymousRateThrottle(_SettingsRateThrottle):
     scope = "anonymous"
     setting = "API_RATE_ANONYMOUS"
 
-    def get_cache_key(self, request, view):
+    def identity(self, request):
         if request.user is not None and getattr(request.user, "is_authenticated", False):
             return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.get_ident(request)

@@ -221,6 +221,7 @@ REST_FRAMEWORK = {
 # Throttling (counted in the cache: Redis when REDIS_URL is set, shared by every process).
 API_RATE_PER_CLIENT = env.str("API_RATE_PER_CLIENT", default="6000/min")
 API_RATE_ANONYMOUS = env.str("API_RATE_ANONYMOUS", default="600/min")
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kuälik API",
     "DESCRIPTION": "Online driver's licences: the API for partner channels and staff systems.",

@@ -16,3 +16,5 @@ SANDBOX_MODE = True
 # Static files straight from the app folders: tests do not run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Keys are checked against the database on every request unless a test turns the per-process memory on.
+API_KEY_CACHE_SECONDS = 0

@@ -87,3 +87,22 @@ def test_an_inactive_staff_members_token_is_refused():
     token = Token.objects.create(user=officer)
     with pytest.raises(exceptions.AuthenticationFailed):
         StaffTokenAuthentication().authenticate(request_with(f"Token {token.key}"))
+
+
+def test_remembered_keys_are_forgotten_when_revoked(settings):
+    settings.API_KEY_CACHE_SECONDS = 300
+    key = api_key_for(OrganisationFactory())
+    assert ApiKeyAuthentication().authenticate(request_with(f"Api-Key {key}"))
+    api_key = ChannelApiKey.objects.get(prefix=key.split(".")[0])
+    api_key.revoked = True
+    api_key.save()
+    with pytest.raises(exceptions.AuthenticationFailed):
+        ApiKeyAuthentication().authenticate(request_with(f"Api-Key {key}"))
+
+
+def test_a_remembered_key_still_checks_the_secret(settings):
+    settings.API_KEY_CACHE_SECONDS = 300
+    key = api_key_for(OrganisationFactory())
+    ApiKeyAuthentication().authenticate(request_with(f"Api-Key {key}"))
+    with pytest.raises(exceptions.AuthenticationFailed):
+        ApiKeyAuthentication().authenticate(request_with(f"Api-Key {key}x"))

@@ -392,3 +392,38 @@ def test_anonymous_endpoints_are_limited_per_ip(settings):
     settings.API_RATE_ANONYMOUS = "2/min"
     client = APIClient()
     assert [client.get("/api/v1/centres").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_cached_read_never_outlives_a_change():
+    organisation = OrganisationFactory()
+    client = client_for(organisation)
+    application = ApplicationFactory(organisation=organisation)
+    url = f"/api/v1/applications/{application.pk}"
+    assert client.get(url).json()["status"] == "consent_pending"
+    assert client.get(url).json()["status"] == "consent_pending"  # served from the cache
+    move_application(application_id=application.pk, transition="cancel")
+    assert client.get(url).json()["status"] == "cancelled"
+
+
+def test_a_copy_made_before_a_change_is_not_served_after_it():
+    from applications import representation_cache
+
+    organisation = OrganisationFactory()
+    application = ApplicationFactory(organisation=organisation)
+    version_read = representation_cache.version(application.pk)
+    representation_cache.forget(application.pk)  # a writer commits while the reader was reading
+    representation_cache.put(application.pk, "kk", version_read=version_read, organisation_id=organisation.pk,
+                             body=b'{"status": "stale"}')
+    assert representation_cache.get(application.pk, "kk") is None
+
+
+def test_cached_reads_keep_the_organisation_rule_and_the_staff_log():
+    organisation = OrganisationFactory()
+    application = ApplicationFactory(organisation=organisation)
+    url = f"/api/v1/applications/{application.pk}"
+    assert client_for(organisation).get(url).status_code == 200
+    assert_problem(client_for().get(url), 404, "not_found")
+    officer = staff_client(Role.POLICE_OFFICER)
+    officer.get(url)
+    officer.get(url)
+    assert application.access_log.filter(actor_kind="staff").count() == 2
