@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
 
 from accounts.models import Role
 
@@ -162,7 +163,7 @@ def application_form(request, pk):
         except services.ApplicationError as problem:
             form.add_error(problem.field, problem.message)
         except services.WrongStatus:
-            pass
+            return redirect("portal:application", pk=application.pk)  # submitted meanwhile (a double click)
         else:
             return redirect("portal:application", pk=application.pk)
     return render(request, "portal/application_form.html", {"application": application, "form": form})
@@ -172,10 +173,8 @@ def application_form(request, pk):
 @citizen_required
 def cancel(request, pk):
     application = own_application(request, pk)
-    try:
+    if can_proceed(application.cancel):  # the page offers Cancel only then; a stale form changes nothing
         services.cancel_application(application=application, actor=request.user)
-    except services.WrongStatus:
-        pass
     return redirect("portal:application", pk=application.pk)
 
 

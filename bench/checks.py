@@ -118,7 +118,8 @@ def wait_until_healthy(port: int, timeout: float = 60) -> None:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
-            pass
+            time.sleep(0.3)  # not listening yet
+            continue
         time.sleep(0.3)
     sys.exit("the sandbox server did not come up")
 

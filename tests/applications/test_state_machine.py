@@ -55,6 +55,17 @@ def fill_form(application):
     )
 
 
+def under_review():
+    """A replacement taken to the police: consent, checks, form, fee and photo."""
+    application = ApplicationFactory(service=Service.REPLACEMENT, replacement_reason="loss")
+    application = walk(application, "record_consent", "mark_eligible")
+    fill_form(application)
+    application = walk(application, "submit")
+    Application.objects.filter(pk=application.pk).update(fee_paid_at="2026-11-28T10:00:00+05:00",
+                                                         photo_source=PhotoSource.TSON)
+    return walk(application, "complete_formalization")
+
+
 @pytest.mark.django_db
 def test_every_move_is_recorded_in_the_history_with_who_and_when():
     officer = StaffFactory(role=Role.POLICE_OFFICER)
@@ -133,13 +144,7 @@ def test_formalization_needs_both_fee_and_photo():
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.TSON_OPERATOR, Role.EXAMINER, Role.CITIZEN])
 def test_only_a_police_officer_may_decide(role):
-    application = ApplicationFactory(service=Service.REPLACEMENT, replacement_reason="loss")
-    application = walk(application, "record_consent", "mark_eligible")
-    fill_form(application)
-    application = walk(application, "submit")
-    Application.objects.filter(pk=application.pk).update(fee_paid_at="2026-11-28T10:00:00+05:00",
-                                                         photo_source=PhotoSource.TSON)
-    application = walk(application, "complete_formalization")
+    application = under_review()
     with pytest.raises(NotPermitted):
         move_application(application_id=application.pk, transition="approve", actor=StaffFactory(role=role))
     application.refresh_from_db()
@@ -159,13 +164,7 @@ def test_a_refusal_keeps_its_code_and_is_final():
 
 @pytest.mark.django_db
 def test_cancel_is_not_allowed_once_the_police_has_the_application():
-    application = ApplicationFactory(service=Service.REPLACEMENT, replacement_reason="loss")
-    application = walk(application, "record_consent", "mark_eligible")
-    fill_form(application)
-    application = walk(application, "submit")
-    Application.objects.filter(pk=application.pk).update(fee_paid_at="2026-11-28T10:00:00+05:00",
-                                                         photo_source=PhotoSource.TSON)
-    application = walk(application, "complete_formalization")
+    application = under_review()
     with pytest.raises(WrongStatus):
         walk(application, "cancel")
 
