@@ -6,10 +6,10 @@ from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from applications.forms import CodeForm, SignInForm
+from config.languages import current_language
 
 from .portal import SignInError, check_sign_in_code, send_sign_in_code
 
@@ -26,7 +26,7 @@ def sign_in(request):
     if request.method == "POST" and form.is_valid():
         iin = form.cleaned_data["iin"]
         try:
-            send_sign_in_code(iin=iin, language=(get_language() or "kk")[:2])
+            send_sign_in_code(iin=iin, language=current_language())
         except SignInError as error:
             form.add_error("iin", error.message)
         else:
@@ -43,13 +43,11 @@ def sign_in_code(request):
         return redirect("portal:sign-in")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and "resend" in request.POST:
+        form = CodeForm()  # a fresh, empty form either way
         try:
-            send_sign_in_code(iin=iin, language=(get_language() or "kk")[:2])
+            send_sign_in_code(iin=iin, language=current_language())
         except SignInError as error:
-            form = CodeForm()
             form.add_error(None, error.message)
-        else:
-            form = CodeForm()
     elif request.method == "POST" and form.is_valid():
         try:
             user = check_sign_in_code(iin=iin, code=form.cleaned_data["code"])

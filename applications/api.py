@@ -6,7 +6,6 @@ import hmac
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import ChannelClient, Role, User
 from config.api import CursorPagination, problem, problem_responses
 from config.idempotency import idempotent
+from config.languages import current_language
 
 from . import representation_cache, services
 from .models import Application, Centre, Channel, PersonalDataAccess, StatusChange
@@ -64,11 +64,6 @@ def may_read(caller, organisation_id) -> bool:
     if isinstance(caller, ChannelClient):
         return organisation_id == caller.organisation.pk
     return isinstance(caller, User) and caller.has_role(*READING_STAFF)
-
-
-def language() -> str:
-    current = (get_language() or "kk")[:2]
-    return current if current in ("kk", "ru", "en") else "kk"
 
 
 class ApplicationViewMixin:
@@ -121,7 +116,7 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
         application = services.start_application(
             service=data["service"], iin=data["iin"], categories=data.get("categories") or [], channel=channel,
             actor=caller, replacement_reason=data.get("replacement_reason"),
-            foreign_licence=_json_ready(data.get("foreign_licence")), language=language(),
+            foreign_licence=_json_ready(data.get("foreign_licence")), language=current_language(),
         )
         return self.respond(application, status.HTTP_201_CREATED)
 
@@ -135,7 +130,7 @@ def _json_ready(foreign_licence):
 class ApplicationDetail(ApplicationViewMixin, APIView):
     @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
-        caller, current = request.user, language()
+        caller, current = request.user, current_language()
         cached = representation_cache.get(pk, current)
         if cached is not None and may_read(caller, cached["organisation_id"]):
             if isinstance(caller, User):

@@ -27,44 +27,34 @@ def _retry_or_leave_to_sweep(task, reason: str):
     raise task.retry(countdown=_backoff(task.request.retries), max_retries=settings.CHECKS_MAX_RETRIES)
 
 
+def _finish(task, result: str, *, waiting: str = "unavailable") -> str:
+    """A task's result, or a retry while a registry has not answered."""
+    return _retry_or_leave_to_sweep(task, result) if result == waiting else result
+
+
 @shared_task(bind=True, **TASK_OPTIONS)
 def request_consent(self, application_id: str) -> str:
-    result = services.request_consent(application_id=application_id)
-    if result == "unavailable":
-        return _retry_or_leave_to_sweep(self, result)
-    return result
+    return _finish(self, services.request_consent(application_id=application_id))
 
 
 @shared_task(bind=True, **TASK_OPTIONS)
 def run_checks(self, application_id: str) -> str:
-    result = checks.run_checks(application_id)
-    if result == checks.WAITING:
-        return _retry_or_leave_to_sweep(self, result)
-    return result
+    return _finish(self, checks.run_checks(application_id), waiting=checks.WAITING)
 
 
 @shared_task(bind=True, **TASK_OPTIONS)
 def resend_consent(self, application_id: str) -> str:
-    result = services.send_new_consent_code(application_id=application_id)
-    if result == "unavailable":
-        return _retry_or_leave_to_sweep(self, result)
-    return result
+    return _finish(self, services.send_new_consent_code(application_id=application_id))
 
 
 @shared_task(bind=True, **TASK_OPTIONS)
 def tell_consent_service_of_withdrawal(self, application_id: str) -> str:
-    result = services.notify_consent_service_of_withdrawal(application_id=application_id)
-    if result == "unavailable":
-        return _retry_or_leave_to_sweep(self, result)
-    return result
+    return _finish(self, services.notify_consent_service_of_withdrawal(application_id=application_id))
 
 
 @shared_task(bind=True, **TASK_OPTIONS)
 def notify_citizen(self, application_id: str, event: str) -> str:
-    result = services.notify_citizen(application_id=application_id, event=event)
-    if result == "unavailable":
-        return _retry_or_leave_to_sweep(self, result)
-    return result
+    return _finish(self, services.notify_citizen(application_id=application_id, event=event))
 
 
 @shared_task(**TASK_OPTIONS)

@@ -5,12 +5,12 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from accounts.models import Role
+from config.languages import current_language
 
 from . import services
 from .access_log import describe_what
@@ -55,11 +55,6 @@ def own_application(request, pk) -> Application:
     return application
 
 
-def language() -> str:
-    current = (get_language() or "kk")[:2]
-    return current if current in ("kk", "ru", "en") else "kk"
-
-
 def apply_start(request, service):
     """Step 1 and the eGov deep link (`?source=egov_portal|egov_mobile`): the channel is remembered."""
     if service not in SERVICES:
@@ -96,7 +91,7 @@ def apply_check(request, service):
         try:
             application = services.start_application(
                 service=service, iin=request.user.iin, categories=draft.get("categories", []),
-                replacement_reason=draft.get("replacement_reason"), actor=request.user, language=language(),
+                replacement_reason=draft.get("replacement_reason"), actor=request.user, language=current_language(),
                 channel=request.session.get("channel", Channel.PORTAL),
             )
         except services.ApplicationError as problem:
@@ -117,13 +112,11 @@ def consent(request, pk):
         return redirect("portal:application", pk=application.pk)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and "resend" in request.POST:
+        form = CodeForm()  # a fresh, empty form either way
         try:
             services.resend_consent_code(application=application, actor=request.user)
         except (services.ApplicationError, services.WrongStatus) as problem:
-            form = CodeForm()
             form.add_error(None, getattr(problem, "message", str(problem)))
-        else:
-            form = CodeForm()
     elif request.method == "POST" and form.is_valid():
         try:
             services.confirm_consent(application=application, code=form.cleaned_data["code"], actor=request.user)
