@@ -9,6 +9,8 @@ never put back a copy older than the last commit. Copies also expire after a min
 from django.core.cache import cache
 from django.db import transaction
 
+from config import counters
+
 TIMEOUT_SECONDS = 60
 VERSION_TIMEOUT_SECONDS = 24 * 60 * 60
 
@@ -25,9 +27,14 @@ def version(application_id) -> int:
     return cache.get(_version_key(application_id)) or 0
 
 
-def get(application_id, language: str) -> dict | None:
+def keys(application_id, language: str) -> list[str]:
+    """What `get` reads: a caller may fetch these beforehand (with the throttle's count) and pass them in."""
+    return [_json_key(application_id, language), _version_key(application_id)]
+
+
+def get(application_id, language: str, *, prefetched: dict | None = None) -> dict | None:
     """The cached copy, if it was made at the current version."""
-    found = cache.get_many([_json_key(application_id, language), _version_key(application_id)])
+    found = prefetched if prefetched is not None else cache.get_many(keys(application_id, language))
     entry = found.get(_json_key(application_id, language))
     if entry is None or entry["version"] != (found.get(_version_key(application_id)) or 0):
         return None
@@ -40,12 +47,7 @@ def put(application_id, language: str, *, version_read: int, organisation_id, bo
 
 
 def _bump(application_id) -> None:
-    key = _version_key(application_id)
-    cache.add(key, 0, timeout=VERSION_TIMEOUT_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=VERSION_TIMEOUT_SECONDS)
+    counters.increment(_version_key(application_id), timeout=VERSION_TIMEOUT_SECONDS, keep_expiry=False)
 
 
 def forget(application_id) -> None:
@@ -54,5 +56,9 @@ def forget(application_id) -> None:
     transaction.on_commit(lambda: _bump(application_id))
 
 
-def forget_on_change(sender, instance, **kwargs) -> None:
+def forget_on_change(sender, instance, created: bool = False, **kwargs) -> None:
+    """Model signal. A row being created changes nothing cached: a new application cannot have been read yet,
+    and the rows created later (a status change) come with a save of the Application, which does forget."""
+    if created:
+        return
     forget(getattr(instance, "application_id", None) or instance.pk)

@@ -12,6 +12,8 @@ from rest_framework import exceptions, pagination, serializers, status, throttli
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import counters
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -226,8 +228,6 @@ class _SettingsRateThrottle(throttling.BaseThrottle, ABC):
         """Whom the window counts for, or None when this throttle does not apply to the request."""
 
     def allow_request(self, request, view) -> bool:
-        from django.core.cache import cache
-
         ident = self.identity(request)
         if ident is None:
             return True
@@ -235,10 +235,13 @@ class _SettingsRateThrottle(throttling.BaseThrottle, ABC):
         seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
         now = time.time()
         key = f"throttle:{self.scope}:{ident}:{int(now // seconds)}"
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            count = 1 if cache.add(key, 1, timeout=seconds + 1) else cache.incr(key)
+        # A view that reads the cache next names its keys (`cache_keys_to_prefetch`): they come back in the same
+        # round trip as the count, as `request.prefetched_cache`.
+        prefetch = getattr(view, "cache_keys_to_prefetch", None)
+        wanted = prefetch(request) if prefetch is not None else ()
+        count, found = counters.count(key, window_seconds=seconds, also_get=wanted)
+        if wanted:
+            request.prefetched_cache = found
         if count > int(number):
             self._wait = seconds - (now % seconds)
             return False
