@@ -118,7 +118,7 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
             actor=caller, replacement_reason=data.get("replacement_reason"),
             foreign_licence=_json_ready(data.get("foreign_licence")), language=current_language(),
         )
-        return self.respond(application, status.HTTP_201_CREATED)
+        return self.respond(application, status.HTTP_201_CREATED, reload=False)
 
 
 def _json_ready(foreign_licence):
@@ -128,10 +128,14 @@ def _json_ready(foreign_licence):
 
 
 class ApplicationDetail(ApplicationViewMixin, APIView):
+    def cache_keys_to_prefetch(self, request):
+        """Read by the throttle in its round trip to the cache (config.api)."""
+        return representation_cache.keys(self.kwargs["pk"], current_language()) if request.method == "GET" else ()
+
     @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
         caller, current = request.user, current_language()
-        cached = representation_cache.get(pk, current)
+        cached = representation_cache.get(pk, current, prefetched=getattr(request, "prefetched_cache", None))
         if cached is not None and may_read(caller, cached["organisation_id"]):
             if isinstance(caller, User):
                 services.log_staff_read(application=Application(pk=pk), user=caller,

@@ -1,6 +1,7 @@
 """The citizen portal's forms: one question per page, errors that say how to fix them."""
 
 from django import forms
+from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from .iin import validate_iin
@@ -18,6 +19,14 @@ class CodeForm(forms.Form):
                             help_text=_("6 digits."),
                             error_messages={"invalid": _("Enter the 6 digits from the SMS.")},
                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+    @classmethod
+    def blank_with_error(cls, message) -> "CodeForm":
+        """An empty form carrying one error for the whole page (a refused resend; a code not sent yet)."""
+        form = cls()
+        form.cleaned_data, form._errors = {}, ErrorDict()
+        form.add_error(None, message)
+        return form
 
 
 def category_choices():

@@ -170,26 +170,34 @@ def start_application(*, service: str, iin: str, categories: list[str], channel:
                 created_by=actor if isinstance(actor, User) and actor.is_staff_role else None,
                 notify_language=language if language in ("kk", "ru", "en") else "kk",
             )
-            record_status(application=application, from_status="", actor=actor)
+            history = [record_status(application=application, from_status="", actor=actor)]
             checks = create_checks(application)
-            Consent.objects.create(application=application, channel=channel,
-                                   registries=[c.registry for c in checks if c.registry != Registry.CONSENT])
+            consent = Consent.objects.create(
+                application=application, channel=channel,
+                registries=[c.registry for c in checks if c.registry != Registry.CONSENT])
     except IntegrityError as error:
         if Application.objects.filter(iin=iin, status__in=ACTIVE_STATUSES).exists():
             raise ApplicationError("active_application_exists",
                                    _("This person already has an application in progress.")) from error
         raise
-    # Asked right after commit, in this request: the answer (code sent, or an unknown person refused) is in the
-    # response, and no code can reach the citizen before the application knows its consent request.
-    transaction.on_commit(lambda: _request_consent_now_or_later(application.pk))
+    # The consent service is asked by a task once the application is committed (so no code can reach the citizen
+    # before the application knows its request): a slow consent service never holds up the channel, and an
+    # unknown person is refused within seconds. Without a broker the task runs here, at commit.
+    transaction.on_commit(lambda: _ask_for_consent(application.pk))
+    # What the caller shows next is what was just written: no need to read it back.
+    application._prefetched_objects_cache = {"checks": checks, "history": history}
+    application.consent = consent
     return application
 
 
-def _request_consent_now_or_later(application_id) -> None:
-    if request_consent(application_id=application_id) == "unavailable":
-        from .tasks import request_consent as request_consent_task
+def _ask_for_consent(application_id) -> None:
+    from .tasks import request_consent as request_consent_task
 
-        request_consent_task.apply_async((str(application_id),), countdown=2)
+    try:
+        request_consent_task.delay(str(application_id))
+    except Exception:
+        # The broker is down: the periodic sweep asks for every consent that was never requested.
+        logger.exception("could not queue the consent request of %s; the sweep will", application_id)
 
 
 # --- Consent --------------------------------------------------------------------------------------------------

@@ -111,12 +111,16 @@ def consent(request, pk):
     if application.status != Status.CONSENT_PENDING:
         return redirect("portal:application", pk=application.pk)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and "resend" in request.POST:
+    # The consent service is asked by a task: until it has sent the code, the page says so and refreshes itself.
+    sending = application.consent.state == Consent.State.REQUESTED
+    if request.method == "POST" and sending:
+        form = CodeForm.blank_with_error(_("The code has not been sent yet. Please wait a moment."))
+    elif request.method == "POST" and "resend" in request.POST:
         form = CodeForm()  # a fresh, empty form either way
         try:
             services.resend_consent_code(application=application, actor=request.user)
         except (services.ApplicationError, services.WrongStatus) as problem:
-            form.add_error(None, getattr(problem, "message", str(problem)))
+            form = CodeForm.blank_with_error(getattr(problem, "message", str(problem)))
     elif request.method == "POST" and form.is_valid():
         try:
             services.confirm_consent(application=application, code=form.cleaned_data["code"], actor=request.user)
@@ -127,7 +131,8 @@ def consent(request, pk):
         else:
             return redirect("portal:application", pk=application.pk)
     declined = application.consent.state in (Consent.State.DECISION_PENDING,)
-    return render(request, "portal/consent.html", {"application": application, "form": form, "declined": declined})
+    return render(request, "portal/consent.html",
+                  {"application": application, "form": form, "declined": declined, "sending": sending})
 
 
 @citizen_required

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_registry_calls(monkeypatch):
     """These tests are about the API's own rules: the consent request after commit is not part of them."""
-    monkeypatch.setattr("applications.services._request_consent_now_or_later", lambda application_id: None)
+    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)
 
 
 def client_for(organisation=None, **headers) -> APIClient:

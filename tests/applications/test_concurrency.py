@@ -105,7 +105,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_application(monk
 
     from tests.factories import OrganisationFactory, api_key_for, make_iin
 
-    monkeypatch.setattr("applications.services._request_consent_now_or_later", lambda application_id: None)
+    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)
     key, iin = api_key_for(OrganisationFactory()), make_iin()
     idempotency_key = str(uuid.uuid4())
 

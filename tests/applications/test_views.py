@@ -135,3 +135,41 @@ def test_my_applications_does_not_query_per_application(client, sandbox):
     with CaptureQueriesContext(connection) as many:
         client.get("/my/applications/")
     assert len(many) == len(few)
+
+
+def test_the_consent_page_waits_for_the_code_to_be_sent(client, sandbox, monkeypatch):
+    from applications import services
+
+    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)  # the task is queued
+    person = sandbox.add()
+    sign_in(client, sandbox, person)
+    client.post("/apply/first_issue/", {"categories": ["B"]})
+    assert client.post("/apply/first_issue/check/").status_code == 302
+    application = Application.objects.get(iin=person["iin"])
+    page = client.get(f"/my/applications/{application.pk}/consent/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This page updates itself" in page and 'http-equiv="refresh"' in page
+    assert 'name="code"' not in page
+    page = client.post(f"/my/applications/{application.pk}/consent/", {"code": "123456"},
+                       HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The code has not been sent yet" in page
+    assert Application.objects.get(pk=application.pk).status == Status.CONSENT_PENDING
+
+    assert services.request_consent(application_id=application.pk) == "code_sent"  # the worker's turn
+    page = client.get(f"/my/applications/{application.pk}/consent/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="code"' in page and 'http-equiv="refresh"' not in page
+    code = sandbox.consent_code(person["phone"])
+    response = client.post(f"/my/applications/{application.pk}/consent/", {"code": code})
+    assert response.status_code == 302
+    assert Application.objects.get(pk=application.pk).status == Status.ELIGIBLE
+
+
+def test_a_refused_resend_says_why_on_the_page(client, sandbox):
+    person = sandbox.add()
+    sign_in(client, sandbox, person)
+    client.post("/apply/first_issue/", {"categories": ["B"]})
+    client.post("/apply/first_issue/check/")
+    application = Application.objects.get(iin=person["iin"])
+    page = client.post(f"/my/applications/{application.pk}/consent/", {"resend": "1"},
+                       HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "There is a problem" in page and "Please wait before asking for another code" in page
+    assert 'name="code"' in page
