@@ -12,17 +12,21 @@ class ApplicationsConfig(AppConfig):
         from . import representation_cache
         from .models import (
             Application,
+            Category,
             Check,
             Consent,
             MonthlyCalculationIndex,
             ServicePolicy,
             StatusChange,
+            forget_categories,
             forget_fee,
         )
 
         for model in (ServicePolicy, MonthlyCalculationIndex):
             post_save.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-{model.__name__}")
             post_delete.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-delete-{model.__name__}")
+        post_save.connect(forget_categories, sender=Category, dispatch_uid="forget-categories")
+        post_delete.connect(forget_categories, sender=Category, dispatch_uid="forget-categories-delete")
         for model in (Application, Check, Consent, StatusChange):
             post_save.connect(representation_cache.forget_on_change, sender=model,
                               dispatch_uid=f"forget-application-json-{model.__name__}")

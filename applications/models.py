@@ -109,6 +109,25 @@ class Category(models.Model):
     def __str__(self):
         return self.code
 
+    @classmethod
+    def issued_by_code(cls) -> dict[str, "Category"]:
+        """The categories issued now, with their prerequisites, remembered for a minute per process: every new
+        application is checked against them. Edits in the admin are seen at once here, within a minute elsewhere."""
+        cached = _category_cache.get("issued")
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        issued = {category.code: category
+                  for category in cls.objects.select_related("prerequisite").filter(is_issued=True)}
+        _category_cache["issued"] = (time.monotonic() + 60, issued)
+        return issued
+
+
+_category_cache: dict[str, tuple] = {}
+
+
+def forget_categories(**kwargs) -> None:
+    _category_cache.clear()
+
     def clean(self):
         if self.prerequisite_id and self.prerequisite_id == self.pk:
             raise ValidationError({"prerequisite": _("A category cannot be its own prerequisite.")})

@@ -129,8 +129,8 @@ def validate_categories(codes: list[str], *, required: bool) -> list[str]:
         if required:
             raise ApplicationError("missing_field", _("Choose at least one category."), field="categories")
         return []
-    categories = {c.code: c for c in Category.objects.select_related("prerequisite").filter(code__in=codes,
-                                                                                            is_issued=True)}
+    issued = Category.issued_by_code()
+    categories = {code: issued[code] for code in codes if code in issued}
     unknown = [code for code in codes if code not in categories]
     if unknown:
         raise ApplicationError("invalid_category", _("Unknown category: %(codes)s.") % {"codes": ", ".join(unknown)},

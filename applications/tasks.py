@@ -60,6 +60,7 @@ def notify_citizen(self, application_id: str, event: str) -> str:
 @shared_task(**TASK_OPTIONS)
 def sweep() -> dict:
     """Periodic (beat): push every application that waits on a registry, so none sticks for good."""
+    from config import idempotency  # imported here: at module load it would close an import cycle via DRF settings
     running, unrequested = services.stalled_applications(
         older_than=timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS))
     for application_id in running:
@@ -68,4 +69,5 @@ def sweep() -> dict:
         request_consent.delay(str(application_id))
     expired = services.expire_unconfirmed_consents(
         older_than=timedelta(hours=settings.CONSENT_PENDING_TTL_HOURS))
-    return {"checks": len(running), "consent_requests": len(unrequested), "consents_expired": expired}
+    return {"checks": len(running), "consent_requests": len(unrequested), "consents_expired": expired,
+            "idempotency_keys_purged": idempotency.purge_expired()}

@@ -75,18 +75,38 @@ def idempotent(*, required_for_channels: bool = False):
 
 
 def _claim(request, key: str) -> tuple[IdempotencyRecord, bool]:
+    """Insert the key's row: the unique constraint lets one request through. A row older than the window is
+    a key used a day ago: it is replaced. Expired rows are also purged by the periodic sweep."""
     caller = caller_identity(request)
-    path = request.path
-    fingerprint = request_fingerprint(request, path)
-    window = timezone.now() - datetime.timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-    IdempotencyRecord.objects.filter(caller=caller, key=key, created_at__lt=window).delete()
-    try:
+    fields = {"caller": caller, "key": key, "method": request.method, "path": request.path,
+              "request_hash": request_fingerprint(request, request.path)}
+    for _attempt in range(2):
+        try:
+            return _insert(fields), True
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
+            if existing is not None and existing.created_at >= _window_start():
+                return existing, False
+            IdempotencyRecord.objects.filter(caller=caller, key=key, created_at__lt=_window_start()).delete()
+    return IdempotencyRecord.objects.get(caller=caller, key=key), False
+
+
+def _insert(fields: dict) -> IdempotencyRecord:
+    # In autocommit the INSERT is a transaction of its own; inside one (tests), a savepoint keeps a conflict
+    # from breaking the caller's transaction.
+    if transaction.get_connection().in_atomic_block:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(caller=caller, key=key, method=request.method, path=path,
-                                                      request_hash=fingerprint)
-        return record, True
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(caller=caller, key=key), False
+            return IdempotencyRecord.objects.create(**fields)
+    return IdempotencyRecord.objects.create(**fields)
+
+
+def _window_start() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+
+
+def purge_expired() -> int:
+    """Forget keys older than the window (the periodic sweep)."""
+    return IdempotencyRecord.objects.filter(created_at__lt=_window_start()).delete()[0]
 
 
 def _answer_for_existing(record: IdempotencyRecord, request) -> Response:

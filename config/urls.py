@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
+from . import bench_views
 from .api import api_not_found, api_server_error
 from .health import healthz
 
@@ -18,8 +18,9 @@ if settings.STAFF_REQUIRE_OTP:
 if settings.SANDBOX_MODE:
     # The registries played by the project itself (registries/PROTOCOL.md); never in production.
     urlpatterns_sandbox = [
-        # The baseline of bench/api.py: a bare Django view behind the same middleware.
-        path("sandbox/bare", lambda request: JsonResponse({"ok": True}), name="sandbox-bare"),
+        # The baselines of bench/api.py.
+        path("sandbox/bare", bench_views.bare, name="sandbox-bare"),
+        path("sandbox/bare-write", bench_views.OneRowWrite.as_view(), name="sandbox-bare-write"),
         path("sandbox/registries/", include("registries.sandbox.urls")),
         path("api/v1/sandbox/", include("registries.sandbox.api_urls")),
     ]

@@ -89,3 +89,16 @@ def celery_worker(settings):
                       loglevel="WARNING"):
         yield app
     app.conf.update(**previous)
+
+
+@pytest.fixture(autouse=True)
+def _forget_process_caches():
+    """Policy data and API keys are remembered per process; a test's rolled-back rows must not outlive it."""
+    from accounts.authentication import forget_keys
+    from applications.models import forget_categories, forget_fee
+
+    for forget in (forget_categories, forget_fee, forget_keys):
+        forget()
+    yield
+    for forget in (forget_categories, forget_fee, forget_keys):
+        forget()
