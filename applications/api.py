@@ -99,7 +99,11 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
             queryset = queryset.filter(iin=iin)
         return queryset
 
-    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer, **problem_responses(
+    @extend_schema(description=(
+        "Opens an application: `201` in `consent_pending`. Right after, the consent service is asked (a background "
+        "task) to send the citizen a code; until it has, `POST .../consent` answers `409 wrong_status`. An IIN the "
+        "registries do not know is refused within seconds with `person_not_found` (read the application to see it)."),
+        request=ApplicationCreateSerializer, responses={201: ApplicationSerializer, **problem_responses(
         "invalid_iin", "invalid_category", "category_prerequisite", "missing_field", "validation_error",
         "idempotency_key_missing", "malformed_request", "channel_not_allowed", "not_found",
         "active_application_exists", "idempotency_key_in_use", "idempotency_key_reused", "unsupported_media_type")},

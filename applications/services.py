@@ -251,6 +251,8 @@ def request_consent(*, application_id) -> str:
 def confirm_consent(*, application: Application, code: str, actor) -> Application:
     """The citizen typed the code: pass it to the consent service (never kept here) and act on its answer."""
     consent = application.consent
+    if application.status == Status.CONSENT_PENDING and consent.state == Consent.State.REQUESTED:
+        raise ApplicationError("wrong_status", _("The consent code has not been sent yet. Try again in a few seconds."))
     if application.status != Status.CONSENT_PENDING or consent.state != Consent.State.CODE_SENT:
         if consent.in_force:
             return application  # a double click or a retry: consent is already recorded

@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Online driver's licences: the API for partner channels and staff systems.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",  # operation ids and tags from the path after it, whatever else is mounted
 }
 
 LOGGING = {

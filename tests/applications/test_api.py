@@ -75,6 +75,16 @@ def test_create_answers_201_in_consent_pending_with_the_contracts_shape():
     assert [c["outcome"] for c in body["checks"]] == ["pending"] * 8
 
 
+def test_the_201_matches_what_a_read_shows_and_a_code_cannot_be_confirmed_before_it_is_sent():
+    client = client_for()
+    created = create(client).json()
+    assert client.get(f"/api/v1/applications/{created['id']}").json() == created
+    response = client.post(f"/api/v1/applications/{created['id']}/consent", {"code": "123456"}, format="json",
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert_problem(response, 409, "wrong_status")
+    assert "has not been sent yet" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
