@@ -121,16 +121,16 @@ class Category(models.Model):
         _category_cache["issued"] = (time.monotonic() + 60, issued)
         return issued
 
+    def clean(self):
+        if self.prerequisite_id and self.prerequisite_id == self.pk:
+            raise ValidationError({"prerequisite": _("A category cannot be its own prerequisite.")})
+
 
 _category_cache: dict[str, tuple] = {}
 
 
 def forget_categories(**kwargs) -> None:
     _category_cache.clear()
-
-    def clean(self):
-        if self.prerequisite_id and self.prerequisite_id == self.pk:
-            raise ValidationError({"prerequisite": _("A category cannot be its own prerequisite.")})
 
 
 class MonthlyCalculationIndex(models.Model):

@@ -66,3 +66,24 @@ def test_exam_rules_are_seeded():
     assert (rules.theory_questions, rules.theory_pass_mark, rules.theory_minutes) == (40, 32, 40)
     assert (rules.attempts_before_long_wait, rules.long_wait_months) == (3, 6)
     assert rules.theory_passed(32) and not rules.theory_passed(31)
+
+
+def test_a_category_cannot_be_its_own_prerequisite():
+    from django.core.exceptions import ValidationError
+
+    category = Category.objects.get(code="BE")
+    category.prerequisite = category
+    with pytest.raises(ValidationError):
+        category.full_clean()
+
+
+def test_a_category_withdrawn_in_the_admin_is_refused_at_once():
+    from applications import services
+
+    assert services.validate_categories(["C1"], required=True) == ["C1"]  # remembered for a minute
+    Category.objects.filter(code="C1").update(is_issued=False)
+    category = Category.objects.get(code="C1")
+    category.save()  # as the admin saves it: this process forgets what it remembered
+    with pytest.raises(services.ApplicationError) as refused:
+        services.validate_categories(["C1"], required=True)
+    assert refused.value.code == "invalid_category"
