@@ -630,6 +630,9 @@ class Consent(models.Model):
     purpose = models.CharField(_("purpose"), max_length=64, default="eligibility_check")
     registries = models.JSONField(_("registries covered"), default=list)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    asked_at = models.DateTimeField(
+        _("consent service last asked at"), null=True, blank=True,
+        help_text=_("Claimed before each request to the consent service, so that two workers never both ask."))
     code_sent_at = models.DateTimeField(_("last code sent at"), null=True, blank=True)
     resends = models.PositiveSmallIntegerField(_("codes re-sent"), default=0)
     granted_at = models.DateTimeField(_("granted at"), null=True, blank=True)

@@ -5,7 +5,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -213,6 +213,14 @@ def request_consent(*, application_id) -> str:
     consent = application.consent
     if application.status != Status.CONSENT_PENDING or consent.request_id:
         return "skipped"
+    # Claim the request first: the task queued at commit and the sweep (or a redelivery) may both get here, and
+    # the citizen must get one code, not two.
+    now = timezone.now()
+    lease_ended = now - datetime.timedelta(seconds=settings.CONSENT_REQUEST_LEASE_SECONDS)
+    claimed = Consent.objects.filter(Q(asked_at__isnull=True) | Q(asked_at__lt=lease_ended), pk=consent.pk,
+                                     request_id="").update(asked_at=now)
+    if not claimed:
+        return "skipped"
     answer = consent_client.request(
         iin=application.iin, application=str(application.pk), channel=application.channel,
         purpose=consent.purpose, registries=consent.registries, language=application.notify_language,
@@ -228,6 +236,8 @@ def request_consent(*, application_id) -> str:
         if answer.unavailable:
             check.outcome, check.error_reason = Check.Outcome.ERROR, answer.reason or ""
             check.save()
+            consent.asked_at = None  # the task's retry may ask again at once
+            consent.save(update_fields=["asked_at"])
             return "unavailable"
         if application.status != Status.CONSENT_PENDING or consent.request_id:
             return "skipped"

@@ -132,6 +132,49 @@ def test_an_unknown_iin_is_refused_within_seconds_without_a_code(channel, sandbo
     assert outcomes(application)["person"] == ("pending", None)
 
 
+def test_the_citizen_gets_one_code_when_the_queued_task_and_the_sweep_both_ask(channel, sandbox, settings,
+                                                                                 monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    from applications import services
+
+    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)  # still queued
+    person = sandbox.add()
+    application = Application.objects.get(pk=apply(channel, person)["id"])
+    Consent.objects.filter(application=application).update(asked_at=timezone.now())  # a worker is asking now
+    assert services.request_consent(application_id=application.pk) == "skipped"  # the sweep's task
+    assert not SandboxConsentRequest.objects.filter(iin=person["iin"]).exists()
+    assert sandbox.sms_for(person["phone"]) == []
+
+    stale = timezone.now() - datetime.timedelta(seconds=settings.CONSENT_REQUEST_LEASE_SECONDS + 1)
+    Consent.objects.filter(application=application).update(asked_at=stale)  # that worker died mid-request
+    assert services.request_consent(application_id=application.pk) == "code_sent"
+    assert services.request_consent(application_id=application.pk) == "skipped"  # a redelivery
+    assert SandboxConsentRequest.objects.filter(iin=person["iin"]).count() == 1
+    assert len(sandbox.sms_for(person["phone"])) == 1
+
+
+def test_with_the_broker_down_the_application_is_still_opened_and_the_sweep_asks(channel, sandbox):
+    import datetime
+
+    from django.utils import timezone
+    from kombu.exceptions import OperationalError
+
+    from applications.tasks import request_consent, sweep
+
+    person = sandbox.add()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(request_consent, "delay", lambda *args: (_ for _ in ()).throw(OperationalError("broker down")))
+        application = apply(channel, person)
+    assert Consent.objects.get(application_id=application["id"]).state == Consent.State.REQUESTED
+    Application.objects.filter(pk=application["id"]).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    assert sweep.apply().get()["consent_requests"] == 1
+    assert Consent.objects.get(application_id=application["id"]).state == Consent.State.CODE_SENT
+    assert consent(channel, sandbox, person, application)["status"] == "eligible"
+
+
 def test_a_declined_consent_refuses_as_soon_as_the_decline_arrives(channel, sandbox):
     from tests.sandbox import wait_for
 
