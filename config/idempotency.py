@@ -3,7 +3,9 @@
 The same key with the same body within 24 hours returns the first response again, with `Idempotent-Replayed: true`,
 and does nothing twice; the same key with another body is `422 idempotency_key_reused`; the same key while the
 first request is still running is `409 idempotency_key_in_use`. The key row is claimed with an INSERT that the
-unique constraint decides, so two concurrent retries cannot both run the request.
+unique constraint decides, so two concurrent retries cannot both run the request. A claim left unanswered for
+IDEMPOTENCY_ABANDONED_SECONDS (its process died) is taken over by the next retry with the same body, which then
+gets the answer the state gives (for a create that did commit: `409 active_application_exists`).
 """
 
 import datetime
@@ -86,9 +88,22 @@ def _claim(request, key: str) -> tuple[IdempotencyRecord, bool]:
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
             if existing is not None and existing.created_at >= _window_start():
-                return existing, False
+                return existing, _take_over_if_abandoned(existing, fields["request_hash"])
             IdempotencyRecord.objects.filter(caller=caller, key=key, created_at__lt=_window_start()).delete()
     return IdempotencyRecord.objects.get(caller=caller, key=key), False
+
+
+def _take_over_if_abandoned(record: IdempotencyRecord, request_hash: str) -> bool:
+    """True when this retry now owns a claim whose request died unanswered (one retry wins the UPDATE)."""
+    abandoned_before = timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_ABANDONED_SECONDS)
+    answered_or_alive = record.response_status is not None or record.created_at >= abandoned_before
+    if answered_or_alive or record.request_hash != request_hash:
+        return False
+    now = timezone.now()
+    taken = IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True,
+                                             created_at=record.created_at).update(created_at=now)
+    record.created_at = now
+    return bool(taken)
 
 
 def _insert(fields: dict) -> IdempotencyRecord:

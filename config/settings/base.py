@@ -243,6 +243,9 @@ LOGGING = {
 }
 
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# A key claimed this long ago and still unanswered belongs to a request whose process died: a retry takes it over.
+# Far above any request's run time (gunicorn's timeout is 30 s).
+IDEMPOTENCY_ABANDONED_SECONDS = env.int("IDEMPOTENCY_ABANDONED_SECONDS", default=120)
 
 # The citizen portal: sign-in by IIN and an SMS code; a quiet session ends after SESSION_IDLE_MINUTES.
 SIGN_IN_CODE_MINUTES = env.int("SIGN_IN_CODE_MINUTES", default=5)

@@ -185,6 +185,25 @@ def test_a_key_is_forgotten_after_24_hours_and_purged_by_the_sweep():
     assert not IdempotencyRecord.objects.filter(key=key).exists()
 
 
+def test_a_claim_whose_request_died_is_taken_over_by_a_retry_with_the_same_body(settings):
+    import datetime
+
+    from django.utils import timezone
+
+    client, key = client_for(), str(uuid.uuid4())
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    create(client, body, key)
+    # The process died after the create committed and before its answer was stored:
+    died_at = timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_ABANDONED_SECONDS + 1)
+    IdempotencyRecord.objects.filter(key=key).update(response_status=None, response_body=None, created_at=died_at)
+    assert_problem(create(client, {**body, "categories": ["A"]}, key), 422, "idempotency_key_reused")
+    retry = create(client, body, key)
+    assert_problem(retry, 409, "active_application_exists")  # the state's answer, not a stuck 409 in_use
+    assert Application.objects.filter(iin=body["iin"]).count() == 1
+    replay = create(client, body, key)
+    assert replay["Idempotent-Replayed"] == "true" and replay.json()["code"] == "active_application_exists"
+
+
 def test_keys_belong_to_their_caller():
     key = str(uuid.uuid4())
     body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
