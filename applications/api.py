@@ -70,7 +70,7 @@ class ApplicationViewMixin:
     permission_classes = [IsChannelOrApplicationStaff]
 
     def get_application(self, request, pk, *, log_read: bool = False) -> Application:
-        application = applications_for(request.user).filter(pk=pk).first()
+        application = next(iter(applications_for(request.user).filter(pk=pk).order_by()[:1]), None)  # by key: no sort
         if application is None:
             from django.http import Http404
 
@@ -138,15 +138,15 @@ class ApplicationDetail(ApplicationViewMixin, APIView):
 
     @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
-        caller, current = request.user, current_language()
-        cached = representation_cache.get(pk, current, prefetched=getattr(request, "prefetched_cache", None))
+        caller, current, prefetched = request.user, current_language(), getattr(request, "prefetched_cache", None)
+        cached = representation_cache.get(pk, current, prefetched=prefetched)
         if cached is not None and may_read(caller, cached["organisation_id"]):
             if isinstance(caller, User):
                 services.log_staff_read(application=Application(pk=pk), user=caller,
                                         purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
             # Already rendered: the bytes go out as they were stored.
             return HttpResponse(cached["body"], content_type="application/json")
-        version_read = representation_cache.version(pk)
+        version_read = representation_cache.version(pk, prefetched=prefetched)  # read before the database is
         application = self.get_application(request, pk, log_read=True)
         body = ApplicationSerializer(application).data
         representation_cache.put(pk, current, version_read=version_read, organisation_id=application.organisation_id,
