@@ -102,3 +102,17 @@ def _forget_process_caches():
     yield
     for forget in (forget_categories, forget_fee, forget_keys):
         forget()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server, django_db_blocker):
+    """pytest-django's live server. When the run ends, a request thread still finishing (a browser's last request)
+    can hold a database connection, and PostgreSQL refuses to drop a database in use: those sessions are ended
+    here, before the test database is dropped."""
+    yield live_server
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
