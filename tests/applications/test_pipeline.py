@@ -164,9 +164,12 @@ def test_with_the_broker_down_the_application_is_still_opened_and_the_sweep_asks
 
     from applications.tasks import request_consent, sweep
 
+    def broker_down(*args):
+        raise OperationalError("broker down")
+
     person = sandbox.add()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(request_consent, "delay", lambda *args: (_ for _ in ()).throw(OperationalError("broker down")))
+        patch.setattr(request_consent, "delay", broker_down)
         application = apply(channel, person)
     assert Consent.objects.get(application_id=application["id"]).state == Consent.State.REQUESTED
     Application.objects.filter(pk=application["id"]).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
