@@ -44,6 +44,7 @@ messages: venv
 	$(BIN)/python manage.py makemessages -l kk -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*' \
 		--ignore 'tests/*'
 	$(BIN)/python bin/fill_english_catalogue.py
+	$(BIN)/python bin/merge_fragments.py
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 # The published OpenAPI schema; a test fails when the committed file and the code drift apart.
