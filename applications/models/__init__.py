@@ -1,0 +1,36 @@
+"""The applications app's models, one module per concern; every name is importable from here."""
+
+from .application import Application, ApplicationNumberCounter, is_police_officer, is_tson_operator
+from .audit import AppendOnly, PersonalDataAccess, StatusChange
+from .checks import Check, Consent
+from .choices import (
+    ACTIVE_STATUSES,
+    ALGORITHM_ORDER,
+    CANCELLABLE_STATUSES,
+    FINAL_STATUSES,
+    PHASE_1,
+    PHASE_2,
+    Channel,
+    PhotoSource,
+    Registry,
+    ReplacementReason,
+    Service,
+    Status,
+)
+from .policy import (
+    Category,
+    Centre,
+    ForeignLicenceCountry,
+    MonthlyCalculationIndex,
+    ServicePolicy,
+    forget_categories,
+    forget_fee,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES", "ALGORITHM_ORDER", "CANCELLABLE_STATUSES", "FINAL_STATUSES", "PHASE_1", "PHASE_2",
+    "AppendOnly", "Application", "ApplicationNumberCounter", "Category", "Centre", "Channel", "Check", "Consent",
+    "ForeignLicenceCountry", "MonthlyCalculationIndex", "PersonalDataAccess", "PhotoSource", "Registry",
+    "ReplacementReason", "Service", "ServicePolicy", "Status", "StatusChange", "forget_categories", "forget_fee",
+    "is_police_officer", "is_tson_operator",
+]

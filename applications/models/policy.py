@@ -1,0 +1,192 @@
+"""Policy: data an administrator changes in the admin, never literals in code."""
+
+import datetime
+import time
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A licence category (Law "On road traffic", Art. 73) and its rules."""
+
+    code = models.CharField(_("code"), max_length=4, unique=True)
+    minimum_age = models.PositiveSmallIntegerField(
+        _("minimum age"), validators=[MinValueValidator(14), MaxValueValidator(99)]
+    )
+    prerequisite = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dependants",
+        verbose_name=_("prerequisite category"),
+        help_text=_("A trailer (E) category needs its base category."),
+    )
+    is_issued = models.BooleanField(_("issued"), default=True, help_text=_("Whether new licences are issued."))
+    position = models.PositiveSmallIntegerField(_("order on the card"), default=0)
+
+    class Meta:
+        verbose_name = _("licence category")
+        verbose_name_plural = _("licence categories")
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.code
+
+    @classmethod
+    def issued_by_code(cls) -> dict[str, "Category"]:
+        """The categories issued now, with their prerequisites, remembered for a minute per process: every new
+        application is checked against them. Edits in the admin are seen at once here, within a minute elsewhere."""
+        cached = _category_cache.get("issued")
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        issued = {category.code: category
+                  for category in cls.objects.select_related("prerequisite").filter(is_issued=True)}
+        _category_cache["issued"] = (time.monotonic() + 60, issued)
+        return issued
+
+    def clean(self):
+        if self.prerequisite_id and self.prerequisite_id == self.pk:
+            raise ValidationError({"prerequisite": _("A category cannot be its own prerequisite.")})
+
+
+_category_cache: dict[str, tuple] = {}
+
+
+def forget_categories(**kwargs) -> None:
+    _category_cache.clear()
+
+
+class MonthlyCalculationIndex(models.Model):
+    """MRP, the monthly calculation index set each year by the budget law."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True, validators=[MinValueValidator(2000)])
+    amount_kzt = models.PositiveIntegerField(_("amount, tenge"))
+
+    class Meta:
+        verbose_name = _("monthly calculation index (MRP)")
+        verbose_name_plural = _("monthly calculation indices (MRP)")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"{self.year}: {self.amount_kzt} ₸"
+
+
+_fee_cache: dict[str, tuple] = {}
+
+
+def forget_fee(**kwargs) -> None:
+    """Policy or MRP edited in the admin: this process recomputes the fee at once (others within a minute)."""
+    _fee_cache.clear()
+
+
+class ServicePolicy(models.Model):
+    """The service-wide settings: one row, edited in the admin."""
+
+    SINGLETON_ID = 1
+
+    state_fee_mrp = models.DecimalField(
+        _("state fee, in MRP"), max_digits=6, decimal_places=3, default=Decimal("1.25"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    licence_validity_years = models.PositiveSmallIntegerField(
+        _("licence validity, years"), default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    pilot_starts_on = models.DateField(_("pilot starts on"), default=datetime.date(2025, 10, 16))
+    pilot_ends_on = models.DateField(
+        _("pilot ends on"),
+        default=datetime.date(2026, 9, 1),
+        help_text=_("Shown to administrators. When it passes the online rules stay in force until changed here."),
+    )
+    online_first_issue = models.BooleanField(_("first licences are taken online only"), default=True)
+    online_replacement = models.BooleanField(_("replacements are taken online only"), default=True)
+
+    class Meta:
+        verbose_name = _("service policy")
+        verbose_name_plural = _("service policy")
+
+    def __str__(self):
+        return str(_("Service policy"))
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "ServicePolicy":
+        policy, _created = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
+        return policy
+
+    def pilot_window_passed(self, on: datetime.date | None = None) -> bool:
+        return (on or timezone.localdate()) > self.pilot_ends_on
+
+    @classmethod
+    def current_fee_kzt(cls) -> int:
+        """Today's fee, remembered for a minute per process: every Application shown carries it."""
+        today = timezone.localdate()
+        cached = _fee_cache.get("fee")
+        if cached and cached[0] == today and cached[1] > time.monotonic():
+            return cached[2]
+        fee = cls.current().state_fee_kzt(today)
+        _fee_cache["fee"] = (today, time.monotonic() + 60, fee)
+        return fee
+
+    def state_fee_kzt(self, on: datetime.date | None = None) -> int:
+        """The state fee in whole tenge: the coefficient times the MRP in force that year, rounded half up."""
+        year = (on or timezone.localdate()).year
+        mrp = MonthlyCalculationIndex.objects.filter(year__lte=year).order_by("-year").first()
+        if mrp is None:
+            raise MonthlyCalculationIndex.DoesNotExist(f"no MRP is set for {year} or any earlier year")
+        amount = self.state_fee_mrp * mrp.amount_kzt
+        return int(amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class ForeignLicenceCountry(models.Model):
+    """Whether a licence from this country is exchanged with a theory exam. Countries not listed need one."""
+
+    country = models.CharField(_("country (ISO 3166-1 alpha-2)"), max_length=2, unique=True,
+                               validators=[RegexValidator(r"^[A-Z]{2}$")])
+    theory_exam_required = models.BooleanField(_("theory exam required"), default=True)
+
+    class Meta:
+        verbose_name = _("foreign licence country")
+        verbose_name_plural = _("foreign licence countries")
+        ordering = ["country"]
+
+    def __str__(self):
+        return self.country
+
+    @classmethod
+    def theory_exam_required_for(cls, country: str) -> bool:
+        rule = cls.objects.filter(country=country).values_list("theory_exam_required", flat=True).first()
+        return True if rule is None else rule
+
+
+class Centre(models.Model):
+    """A public service centre (TSON) or exam centre."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    offers_tson = models.BooleanField(_("TSON desk (photo, fee, hand-over)"), default=True)
+    offers_exams = models.BooleanField(_("exam centre"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("centre")
+        verbose_name_plural = _("centres")
+        ordering = ["city", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def services(self) -> list[str]:
+        return [name for name, offered in (("tson", self.offers_tson), ("exams", self.offers_exams)) if offered]
+
