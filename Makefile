@@ -38,6 +38,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Extract and compile the kk/ru/en catalogues (needs GNU gettext; the compiled .mo files are committed).
 messages: venv

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from solo.admin import SingletonModelAdmin
 
 from .models import (
     Application,
@@ -28,14 +29,8 @@ class MonthlyCalculationIndexAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServicePolicy)
-class ServicePolicyAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "state_fee_mrp", "licence_validity_years", "pilot_starts_on", "pilot_ends_on")
-
-    def has_add_permission(self, request):
-        return not ServicePolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ServicePolicyAdmin(SingletonModelAdmin):
+    pass
 
 
 @admin.register(ForeignLicenceCountry)

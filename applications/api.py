@@ -15,9 +15,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.idempotency import idempotent
 from accounts.models import ChannelClient, Role, User
 from config.api import CursorPagination, problem, problem_responses
-from config.idempotency import idempotent
 from config.languages import current_language
 
 from . import representation_cache, services

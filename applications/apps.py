@@ -21,6 +21,7 @@ class ApplicationsConfig(AppConfig):
             forget_categories,
             forget_fee,
         )
+        from .services import notices  # noqa: F401 -- connects the notice receivers to application_moved
 
         for model in (ServicePolicy, MonthlyCalculationIndex):
             post_save.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-{model.__name__}")

@@ -1,68 +1,80 @@
-"""Celery entry points: thin, idempotent (safe to run twice), acknowledged only when done."""
+"""Celery entry points: thin, idempotent (safe to run twice), acknowledged only when done.
 
-import logging
-import random
+A task whose registry has not answered raises `RegistryWaiting`; Celery retries it with exponential backoff and
+full jitter (`autoretry_for`), and after CHECKS_MAX_RETRIES leaves it to the periodic sweep.
+"""
+
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import Ignore
 from django.conf import settings
 
-from . import checks, services
+from accounts import idempotency
 
-logger = logging.getLogger(__name__)
-
-TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
-
-
-def _backoff(retries: int) -> float:
-    """Exponential backoff with full jitter, capped: 2, 4, 8 ... up to CHECKS_RETRY_MAX_SECONDS."""
-    return random.uniform(1, min(settings.CHECKS_RETRY_MAX_SECONDS, 2 ** (retries + 1)))
+from . import services
+from .services import checks, consent
 
 
-def _retry_or_leave_to_sweep(task, reason: str):
-    if task.request.retries >= settings.CHECKS_MAX_RETRIES or task.app.conf.task_always_eager:
-        # In-process runs have no delay to wait with; the periodic sweep comes back for it.
-        logger.info("%s: %s; left to the sweep", task.name, reason)
-        return reason
-    raise task.retry(countdown=_backoff(task.request.retries), max_retries=settings.CHECKS_MAX_RETRIES)
+class RegistryWaiting(Exception):
+    """A registry has not answered yet: the task is retried later."""
 
 
-def _finish(task, result: str, *, waiting: str = "unavailable") -> str:
-    """A task's result, or a retry while a registry has not answered."""
-    return _retry_or_leave_to_sweep(task, result) if result == waiting else result
+class RegistryTask(Task):
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    autoretry_for = (RegistryWaiting,)
+    retry_backoff = 2
+    retry_backoff_max = int(settings.CHECKS_RETRY_MAX_SECONDS)
+    retry_jitter = True
+    throws = (RegistryWaiting,)  # an expected outcome: logged without a traceback
+
+    def retry(self, *args, **kwargs):
+        if self.request.is_eager:
+            # In-process runs have no delay to wait with; the periodic sweep comes back for it.
+            raise Ignore()
+        kwargs["max_retries"] = settings.CHECKS_MAX_RETRIES  # read per call: operators and tests may change it
+        return super().retry(*args, **kwargs)
 
 
-@shared_task(bind=True, **TASK_OPTIONS)
-def request_consent(self, application_id: str) -> str:
-    return _finish(self, services.request_consent(application_id=application_id))
+def _until_answered(result: str, *, waiting: str = consent.UNAVAILABLE) -> str:
+    if result == waiting:
+        raise RegistryWaiting(result)
+    return result
 
 
-@shared_task(bind=True, **TASK_OPTIONS)
-def run_checks(self, application_id: str) -> str:
-    return _finish(self, checks.run_checks(application_id), waiting=checks.WAITING)
+@shared_task(base=RegistryTask)
+def request_consent(application_id: str) -> str:
+    return _until_answered(services.request_consent(application_id=application_id))
 
 
-@shared_task(bind=True, **TASK_OPTIONS)
-def resend_consent(self, application_id: str) -> str:
-    return _finish(self, services.send_new_consent_code(application_id=application_id))
+@shared_task(base=RegistryTask)
+def run_checks(application_id: str) -> str:
+    return _until_answered(services.run_checks(application_id), waiting=checks.WAITING)
 
 
-@shared_task(bind=True, **TASK_OPTIONS)
-def tell_consent_service_of_withdrawal(self, application_id: str) -> str:
-    return _finish(self, services.notify_consent_service_of_withdrawal(application_id=application_id))
+@shared_task(base=RegistryTask)
+def resend_consent(application_id: str) -> str:
+    return _until_answered(services.send_new_consent_code(application_id=application_id))
 
 
-@shared_task(bind=True, **TASK_OPTIONS)
-def notify_citizen(self, application_id: str, event: str) -> str:
-    return _finish(self, services.notify_citizen(application_id=application_id, event=event))
+@shared_task(base=RegistryTask)
+def tell_consent_service_of_withdrawal(application_id: str) -> str:
+    return _until_answered(services.notify_consent_service_of_withdrawal(application_id=application_id))
 
 
-@shared_task(**TASK_OPTIONS)
+@shared_task(base=RegistryTask)
+def notify_citizen(application_id: str, event: str) -> str:
+    return _until_answered(services.notify_citizen(application_id=application_id, event=event))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sweep() -> dict:
     """Periodic (beat): push every application that waits on a registry, so none sticks for good."""
-    from config import idempotency  # imported here: at module load it would close an import cycle via DRF settings
-    running, unrequested = services.stalled_applications(
-        older_than=timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS))
+    older_than = timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS)
+    running = services.stalled_checks(older_than=older_than)
+    unrequested = services.unrequested_consents(older_than=older_than)
     for application_id in running:
         run_checks.delay(str(application_id))
     for application_id in unrequested:

@@ -119,15 +119,15 @@ def consent(request, pk):
         form = CodeForm()  # a fresh, empty form either way
         try:
             services.resend_consent_code(application=application, actor=request.user)
-        except (services.ApplicationError, services.WrongStatus) as problem:
+        except services.ApplicationError as problem:
             form = CodeForm.blank_with_error(getattr(problem, "message", str(problem)))
     elif request.method == "POST" and form.is_valid():
         try:
             services.confirm_consent(application=application, code=form.cleaned_data["code"], actor=request.user)
-        except services.ApplicationError as problem:
-            form.add_error("code", problem.message)
         except services.WrongStatus:
             return redirect("portal:application", pk=application.pk)
+        except services.ApplicationError as problem:
+            form.add_error("code", problem.message)
         else:
             return redirect("portal:application", pk=application.pk)
     declined = application.consent.state in (Consent.State.DECISION_PENDING,)
@@ -158,10 +158,10 @@ def application_form(request, pk):
             services.submit_application(application=application, phone=data["phone"], email=data["email"],
                                         language=data["language"], pickup_tson=data["pickup_tson"].code,
                                         actor=request.user)
-        except services.ApplicationError as problem:
-            form.add_error(problem.field, problem.message)
         except services.WrongStatus:
             return redirect("portal:application", pk=application.pk)  # submitted meanwhile (a double click)
+        except services.ApplicationError as problem:
+            form.add_error(problem.field, problem.message)
         else:
             return redirect("portal:application", pk=application.pk)
     return render(request, "portal/application_form.html", {"application": application, "form": form})

@@ -93,8 +93,8 @@ def load(port: int, seconds: float, connections: int, request_for, expected: int
 
 def shaped_applications(citizens, organisation) -> list[str]:
     """Applications as start_application leaves them (history, checks, consent), written in bulk."""
-    from applications.checks import create_checks
     from applications.models import Application, Consent, StatusChange
+    from applications.services.checks import create_checks
 
     applications = Application.objects.bulk_create(
         Application(service="first_issue", channel="bank", iin=person["iin"], categories=["B"],

@@ -1,18 +1,15 @@
 """What every API answer shares: RFC 9457 problem details, cursor pagination, times with milliseconds."""
 
 import logging
-import time
-from abc import ABC, abstractmethod
 
-from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, serializers, status, throttling
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import counters
+from .errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +101,12 @@ def validation_problem(error: exceptions.ValidationError) -> Response:
 
 def exception_handler(exc, context):
     """Every error the API raises, as problem details in the request's language."""
-    from applications.services import ApplicationError, NotPermitted, WrongStatus
-
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, DomainError):
         errors = {exc.field: [exc.message]} if exc.field else None
         headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
-        return problem(exc.code, exc.message, errors=errors, headers=headers, **exc.extra)
-    if isinstance(exc, WrongStatus):
-        from applications.models import Status
-
-        return problem("wrong_status", _("This step cannot be taken while the application is %(status)s.")
-                       % {"status": Status(exc.application.status).label}, current_status=exc.application.status)
-    if isinstance(exc, NotPermitted | Http404 | exceptions.NotFound | exceptions.PermissionDenied):
+        return problem(exc.code, exc.message, status_code=exc.http_status, errors=errors, headers=headers,
+                       **exc.extra)
+    if isinstance(exc, Http404 | exceptions.NotFound | exceptions.PermissionDenied):
         # Never 403: nobody can probe which applications exist.
         return problem("not_found", _("Not found."), status_code=404)
     if isinstance(exc, exceptions.ValidationError):
@@ -211,64 +202,3 @@ def problem_responses(*codes: str) -> dict:
                                      + ", ".join(f"`{code}`" for code in sorted(set(status_codes))))
         for status_code, status_codes in sorted(by_status.items())
     }
-
-
-class _SettingsRateThrottle(throttling.BaseThrottle, ABC):
-    """A fixed-window counter in the cache (one INCR a request; Redis shares it between processes).
-
-    Rates come from settings at each request (API_RATE_*), so operators and tests can change them.
-    """
-
-    scope = ""
-    setting = ""
-    _wait: float | None = None
-
-    @abstractmethod
-    def identity(self, request) -> str | None:
-        """Whom the window counts for, or None when this throttle does not apply to the request."""
-
-    def allow_request(self, request, view) -> bool:
-        ident = self.identity(request)
-        if ident is None:
-            return True
-        number, period = getattr(settings, self.setting).split("/")
-        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-        now = time.time()
-        key = f"throttle:{self.scope}:{ident}:{int(now // seconds)}"
-        # A view that reads the cache next names its keys (`cache_keys_to_prefetch`): they come back in the same
-        # round trip as the count, as `request.prefetched_cache`.
-        prefetch = getattr(view, "cache_keys_to_prefetch", None)
-        wanted = prefetch(request) if prefetch is not None else ()
-        count, found = counters.count(key, window_seconds=seconds, also_get=wanted)
-        if wanted:
-            request.prefetched_cache = found
-        if count > int(number):
-            self._wait = seconds - (now % seconds)
-            return False
-        return True
-
-    def wait(self):
-        return self._wait
-
-
-class ClientRateThrottle(_SettingsRateThrottle):
-    """Per authenticated caller: a partner organisation's key, or a staff member."""
-
-    scope = "client"
-    setting = "API_RATE_PER_CLIENT"
-
-    def identity(self, request):
-        user = request.user
-        return str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
-
-
-class AnonymousRateThrottle(_SettingsRateThrottle):
-    """Per IP address for the endpoints anyone may call."""
-
-    scope = "anonymous"
-    setting = "API_RATE_ANONYMOUS"
-
-    def identity(self, request):
-        if request.user is not None and getattr(request.user, "is_authenticated", False):
-            return None
-        return self.get_ident(request)

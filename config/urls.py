@@ -5,7 +5,6 @@ from django.views.defaults import page_not_found, server_error
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
-from . import bench_views
 from .api import api_not_found, api_server_error
 from .health import healthz
 
@@ -17,6 +16,8 @@ if settings.STAFF_REQUIRE_OTP:
 
 if settings.SANDBOX_MODE:
     # The registries played by the project itself (registries/PROTOCOL.md); never in production.
+    from registries.sandbox import bench_views
+
     urlpatterns_sandbox = [
         # The baselines of bench/api.py.
         path("sandbox/bare", bench_views.bare, name="sandbox-bare"),

@@ -8,9 +8,13 @@ from .choices import (
     ALGORITHM_ORDER,
     CANCELLABLE_STATUSES,
     FINAL_STATUSES,
+    NOTICE_LANGUAGE_CHOICES,
     PHASE_1,
     PHASE_2,
+    PHONE_PATTERN,
+    PRE_SUBMIT_STATUSES,
     Channel,
+    ExamLanguage,
     PhotoSource,
     Registry,
     ReplacementReason,
@@ -28,7 +32,9 @@ from .policy import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "ALGORITHM_ORDER", "CANCELLABLE_STATUSES", "FINAL_STATUSES", "PHASE_1", "PHASE_2",
+    "ACTIVE_STATUSES", "ALGORITHM_ORDER", "CANCELLABLE_STATUSES", "FINAL_STATUSES", "NOTICE_LANGUAGE_CHOICES",
+    "PHASE_1", "PHASE_2",
+    "PHONE_PATTERN", "PRE_SUBMIT_STATUSES", "ExamLanguage",
     "AppendOnly", "Application", "ApplicationNumberCounter", "Category", "Centre", "Channel", "Check", "Consent",
     "ForeignLicenceCountry", "MonthlyCalculationIndex", "PersonalDataAccess", "PhotoSource", "Registry",
     "ReplacementReason", "Service", "ServicePolicy", "Status", "StatusChange", "forget_categories", "forget_fee",

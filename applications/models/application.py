@@ -19,7 +19,11 @@ from ..iin import validate_iin
 from .choices import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
+    NOTICE_LANGUAGE_CHOICES,
+    PHONE_PATTERN,
+    PRE_SUBMIT_STATUSES,
     Channel,
+    ExamLanguage,
     PhotoSource,
     ReplacementReason,
     Service,
@@ -70,10 +74,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
 
     # The form (step 11), filled in on submit.
     phone = models.CharField(
-        _("phone"), max_length=16, blank=True, validators=[RegexValidator(r"^\+7\d{10}$", code="invalid_phone")]
+        _("phone"), max_length=16, blank=True, validators=[RegexValidator(PHONE_PATTERN, code="invalid_phone")]
     )
     email = models.EmailField(_("email"), blank=True)
-    language = models.CharField(_("exam language"), max_length=2, choices=[("kk", "Қазақша"), ("ru", "Русский")],
+    language = models.CharField(_("exam language"), max_length=2, choices=ExamLanguage.choices,
                                 blank=True)
     pickup_tson = models.ForeignKey(
         Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="pickups",
@@ -82,7 +86,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     # The language the citizen used when applying: SMS and notices go out in it.
     notify_language = models.CharField(_("language of notices"), max_length=2, default="kk",
-                                       choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")])
+                                       choices=NOTICE_LANGUAGE_CHOICES)
 
     # Outcome of the checks or of the review.
     refusal_code = models.CharField(_("refusal code"), max_length=64, blank=True)
@@ -117,8 +121,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
                 name="foreign_exchange_only_at_tson_branch",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=[Status.CONSENT_PENDING, Status.CHECKS_RUNNING, Status.ELIGIBLE,
-                                        Status.REFUSED, Status.CANCELLED]) | Q(number__isnull=False),
+                condition=Q(status__in=[*PRE_SUBMIT_STATUSES, Status.REFUSED, Status.CANCELLED])
+                | Q(number__isnull=False),
                 name="submitted_application_has_number",
             ),
         ]

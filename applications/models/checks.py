@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, transition
 
 from .application import Application
 from .choices import Channel, Registry
@@ -58,7 +59,7 @@ class Consent(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="consent")
-    state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.REQUESTED)
+    state = FSMField(_("state"), max_length=32, choices=State.choices, default=State.REQUESTED, protected=True)
     request_id = models.CharField(_("consent service request"), max_length=64, blank=True, db_index=True)
     channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=64, default="eligibility_check")
@@ -83,3 +84,30 @@ class Consent(models.Model):
     @property
     def in_force(self) -> bool:
         return self.state == self.State.GRANTED and self.withdrawn_at is None
+
+    # Transitions: nothing assigns `state` directly ---------------------------------------------------------------
+
+    @transition(field=state, source=State.REQUESTED, target=RETURN_VALUE(State.CODE_SENT, State.DECISION_PENDING))
+    def mark_asked(self, *, request_id: str, code_sent: bool):
+        """The consent service took the request: a code went out by SMS, or the citizen decides in its own app."""
+        self.request_id = request_id
+        self.code_sent_at = timezone.now() if code_sent else None
+        return self.State.CODE_SENT if code_sent else self.State.DECISION_PENDING
+
+    @transition(field=state, source=[State.CODE_SENT, State.DECISION_PENDING], target=State.GRANTED)
+    def grant(self):
+        self.granted_at = timezone.now()
+
+    @transition(field=state, source=[State.REQUESTED, State.CODE_SENT, State.DECISION_PENDING], target=State.DECLINED)
+    def decline(self):
+        """The citizen declined through the consent service."""
+        self.declined_at = timezone.now()
+
+    @transition(field=state, source=[State.REQUESTED, State.CODE_SENT, State.DECISION_PENDING], target=State.FAILED)
+    def fail(self):
+        """No tries left, the code never confirmed in time, or the person is unknown to the consent service."""
+
+    @transition(field=state, source="+", target=State.WITHDRAWN)
+    def withdraw(self):
+        """The citizen took consent back: no registry is asked anything more."""
+        self.withdrawn_at = timezone.now()

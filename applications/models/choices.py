@@ -44,16 +44,30 @@ class Status(models.TextChoices):
 
 
 FINAL_STATUSES = (Status.ISSUED, Status.REFUSED, Status.CANCELLED)
+# Before the form is submitted: no number yet, and the citizen may still withdraw consent and cancel.
+PRE_SUBMIT_STATUSES = (Status.CONSENT_PENDING, Status.CHECKS_RUNNING, Status.ELIGIBLE)
 ACTIVE_STATUSES = tuple(s for s in Status.values if s not in FINAL_STATUSES)
 # A citizen or channel may cancel until the application reaches the police.
 CANCELLABLE_STATUSES = (
-    Status.CONSENT_PENDING,
-    Status.CHECKS_RUNNING,
-    Status.ELIGIBLE,
+    *PRE_SUBMIT_STATUSES,
     Status.THEORY_EXAM,
     Status.PRACTICAL_EXAM,
     Status.FORMALIZATION,
 )
+
+
+class ExamLanguage(models.TextChoices):
+    """The exams are taken in Kazakh or Russian (policy); each named in its own language."""
+
+    KK = "kk", "Қазақша"
+    RU = "ru", "Русский"
+
+
+# Notices and pages speak the service's three languages.
+NOTICE_LANGUAGE_CHOICES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+
+# A mobile number as the mobile-citizens database holds it: +7 and ten digits.
+PHONE_PATTERN = r"^\+7\d{10}$"
 
 
 class PhotoSource(models.TextChoices):

@@ -1,14 +1,23 @@
 """Policy: data an administrator changes in the admin, never literals in code."""
 
 import datetime
-import time
+import threading
 from decimal import ROUND_HALF_UP, Decimal
 
+from cachetools import TTLCache, cached
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from solo.models import SingletonModel
+
+# Every new application is checked against the categories and every Application shown carries the fee: each process
+# remembers them for a minute. Edits in the admin are seen at once in the editing process (signals), elsewhere within
+# a minute.
+POLICY_CACHE_SECONDS = 60
+_issued_categories: TTLCache = TTLCache(maxsize=1, ttl=POLICY_CACHE_SECONDS)
+_fees: TTLCache = TTLCache(maxsize=4, ttl=POLICY_CACHE_SECONDS)
 
 
 class Category(models.Model):
@@ -39,27 +48,19 @@ class Category(models.Model):
         return self.code
 
     @classmethod
+    @cached(_issued_categories, key=lambda cls: "issued", lock=threading.Lock())
     def issued_by_code(cls) -> dict[str, "Category"]:
-        """The categories issued now, with their prerequisites, remembered for a minute per process: every new
-        application is checked against them. Edits in the admin are seen at once here, within a minute elsewhere."""
-        cached = _category_cache.get("issued")
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        issued = {category.code: category
-                  for category in cls.objects.select_related("prerequisite").filter(is_issued=True)}
-        _category_cache["issued"] = (time.monotonic() + 60, issued)
-        return issued
+        """The categories issued now, with their prerequisites (remembered per process, see POLICY_CACHE_SECONDS)."""
+        return {category.code: category
+                for category in cls.objects.select_related("prerequisite").filter(is_issued=True)}
 
     def clean(self):
         if self.prerequisite_id and self.prerequisite_id == self.pk:
             raise ValidationError({"prerequisite": _("A category cannot be its own prerequisite.")})
 
 
-_category_cache: dict[str, tuple] = {}
-
-
 def forget_categories(**kwargs) -> None:
-    _category_cache.clear()
+    _issued_categories.clear()
 
 
 class MonthlyCalculationIndex(models.Model):
@@ -77,18 +78,13 @@ class MonthlyCalculationIndex(models.Model):
         return f"{self.year}: {self.amount_kzt} ₸"
 
 
-_fee_cache: dict[str, tuple] = {}
-
-
 def forget_fee(**kwargs) -> None:
     """Policy or MRP edited in the admin: this process recomputes the fee at once (others within a minute)."""
-    _fee_cache.clear()
+    _fees.clear()
 
 
-class ServicePolicy(models.Model):
-    """The service-wide settings: one row, edited in the admin."""
-
-    SINGLETON_ID = 1
+class ServicePolicy(SingletonModel):
+    """The service-wide settings: one row, edited in the admin (django-solo keeps it one)."""
 
     state_fee_mrp = models.DecimalField(
         _("state fee, in MRP"), max_digits=6, decimal_places=3, default=Decimal("1.25"),
@@ -113,28 +109,22 @@ class ServicePolicy(models.Model):
     def __str__(self):
         return str(_("Service policy"))
 
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
-
     @classmethod
     def current(cls) -> "ServicePolicy":
-        policy, _created = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
-        return policy
+        return cls.get_solo()
 
     def pilot_window_passed(self, on: datetime.date | None = None) -> bool:
         return (on or timezone.localdate()) > self.pilot_ends_on
 
     @classmethod
     def current_fee_kzt(cls) -> int:
-        """Today's fee, remembered for a minute per process: every Application shown carries it."""
-        today = timezone.localdate()
-        cached = _fee_cache.get("fee")
-        if cached and cached[0] == today and cached[1] > time.monotonic():
-            return cached[2]
-        fee = cls.current().state_fee_kzt(today)
-        _fee_cache["fee"] = (today, time.monotonic() + 60, fee)
-        return fee
+        """Today's fee (remembered per process, see POLICY_CACHE_SECONDS)."""
+        return cls._fee_on(timezone.localdate())
+
+    @classmethod
+    @cached(_fees, key=lambda cls, day: day, lock=threading.Lock())
+    def _fee_on(cls, day: datetime.date) -> int:
+        return cls.current().state_fee_kzt(day)
 
     def state_fee_kzt(self, on: datetime.date | None = None) -> int:
         """The state fee in whole tenge: the coefficient times the MRP in force that year, rounded half up."""

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "solo",
     "accounts",
     "applications",
     "registries",
@@ -217,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.ClientRateThrottle", "config.api.AnonymousRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.ClientRateThrottle", "config.throttles.AnonymousRateThrottle"],
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 # Throttling (counted in the cache: Redis when REDIS_URL is set, shared by every process).

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import IdempotencyRecord, Role
 from applications.models import Application, ForeignLicenceCountry, PhotoSource, Status
-from applications.services import move_application
+from applications.workflow import move_application
 from tests.factories import ApplicationFactory, CentreFactory, OrganisationFactory, StaffFactory, api_key_for, make_iin
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_registry_calls(monkeypatch):
     """These tests are about the API's own rules: the consent request after commit is not part of them."""
-    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)
 
 
 def client_for(organisation=None, **headers) -> APIClient:

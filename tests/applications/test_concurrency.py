@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
+from applications.errors import NotPermitted, WrongStatus
 from applications.models import Application, PhotoSource, Service, Status
-from applications.services import NotPermitted, WrongStatus, move_application, next_application_number
+from applications.services import next_application_number
+from applications.workflow import move_application
 from tests.factories import ApplicationFactory, CentreFactory, StaffFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -105,7 +107,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_application(monk
 
     from tests.factories import OrganisationFactory, api_key_for, make_iin
 
-    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)
     key, iin = api_key_for(OrganisationFactory()), make_iin()
     idempotency_key = str(uuid.uuid4())
 

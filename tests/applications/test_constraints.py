@@ -2,7 +2,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from applications.models import Application, Status
-from applications.services import move_application
+from applications.workflow import move_application
 from tests.factories import ApplicationFactory, make_iin
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from applications import checks as pipeline
 from applications.models import Application, Check, Consent, PersonalDataAccess, Status
+from applications.services import checks as pipeline
 from registries.sandbox.models import SandboxConsentRequest
 from tests.factories import OrganisationFactory, api_key_for
 
@@ -140,7 +140,7 @@ def test_the_citizen_gets_one_code_when_the_queued_task_and_the_sweep_both_ask(c
 
     from applications import services
 
-    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)  # still queued
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)  # still queued
     person = sandbox.add()
     application = Application.objects.get(pk=apply(channel, person)["id"])
     Consent.objects.filter(application=application).update(asked_at=timezone.now())  # a worker is asking now
@@ -164,12 +164,12 @@ def test_with_the_broker_down_the_application_is_still_opened_and_the_sweep_asks
 
     from applications.tasks import request_consent, sweep
 
-    def broker_down(*args):
+    def broker_down(*args, **kwargs):
         raise OperationalError("broker down")
 
     person = sandbox.add()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(request_consent, "delay", broker_down)
+        patch.setattr(request_consent, "apply_async", broker_down)
         application = apply(channel, person)
     assert Consent.objects.get(application_id=application["id"]).state == Consent.State.REQUESTED
     Application.objects.filter(pk=application["id"]).update(updated_at=timezone.now() - datetime.timedelta(hours=1))

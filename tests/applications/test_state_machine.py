@@ -3,8 +3,10 @@ from django.db import transaction
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from accounts.models import Role
+from applications.errors import NotPermitted, WrongStatus
 from applications.models import Application, PhotoSource, Service, Status, StatusChange
-from applications.services import NotPermitted, WrongStatus, move_application, next_application_number
+from applications.services import next_application_number
+from applications.workflow import move_application
 from tests.factories import ApplicationFactory, CentreFactory, StaffFactory
 
 # The contract's status table (shared/api-v1.md, "Statuses"), transcribed: status -> the statuses it goes on to.

@@ -140,7 +140,7 @@ def test_my_applications_does_not_query_per_application(client, sandbox):
 def test_the_consent_page_waits_for_the_code_to_be_sent(client, sandbox, monkeypatch):
     from applications import services
 
-    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)  # the task is queued
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)  # queued
     person = sandbox.add()
     sign_in(client, sandbox, person)
     client.post("/apply/first_issue/", {"categories": ["B"]})

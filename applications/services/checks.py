@@ -19,8 +19,8 @@ from django.utils import timezone
 from registries.clients import PersonQuery, person_client
 from registries.results import Outcome, RegistryAnswer
 
-from .access_log import registry_access
-from .models import (
+from ..access_log import registry_access
+from ..models import (
     ALGORITHM_ORDER,
     PHASE_1,
     PHASE_2,
@@ -33,6 +33,7 @@ from .models import (
     Service,
     Status,
 )
+from ..workflow import lock, move_application
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def _query(application: Application) -> PersonQuery:
 @transaction.atomic
 def _record(application_id, answers: list[RegistryAnswer], *, phase=PHASE_2) -> str:
     """Store the answers and decide, under the application's row lock (two runs may race)."""
-    application = Application.objects.select_for_update().get(pk=application_id)
+    application = lock(application_id).application
     if application.status != Status.CHECKS_RUNNING:
         return SKIPPED
     checks = list(application.checks.all())
@@ -162,8 +163,6 @@ def _record(application_id, answers: list[RegistryAnswer], *, phase=PHASE_2) -> 
 
 
 def _decide(application: Application, checks: list[Check], phase) -> str:
-    from .services import move_application, notify_on_commit
-
     first = [check for check in checks if check.registry not in PHASE_2]
     second = [check for check in checks if check.registry in PHASE_2]
     decision = verdict(first)
@@ -172,13 +171,11 @@ def _decide(application: Application, checks: list[Check], phase) -> str:
             return NEXT_PHASE  # phase 2 still has questions to ask (or to ask again)
         decision = verdict(first + second)
     if decision.outcome == REFUSED:
-        move_application(application_id=application.pk, transition="refuse_on_checks", code=decision.code)
-        notify_on_commit(application.pk, "refused")
+        move_application(application=application, transition="refuse_on_checks", code=decision.code)
         return REFUSED
     if decision.outcome == WAITING:
         return WAITING
-    move_application(application_id=application.pk, transition="mark_eligible")
-    notify_on_commit(application.pk, "eligible")
+    move_application(application=application, transition="mark_eligible")
     return ELIGIBLE
 
 
@@ -212,3 +209,10 @@ def _underage(birth_date: datetime.date, categories: list[str], on: datetime.dat
     age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
     minimum = max(Category.objects.filter(code__in=categories).values_list("minimum_age", flat=True), default=0)
     return age < minimum
+
+
+def stalled_checks(*, older_than: datetime.timedelta) -> list:
+    """Applications whose checks have waited too long on a registry (the sweep runs them again)."""
+    cutoff = timezone.now() - older_than
+    return list(Application.objects.filter(status=Status.CHECKS_RUNNING, updated_at__lt=cutoff).values_list(
+        "pk", flat=True))

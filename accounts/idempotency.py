@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
-from accounts.models import IdempotencyRecord
+from config.api import problem
 
-from .api import problem
+from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 

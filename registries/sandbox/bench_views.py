@@ -6,6 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .models import SandboxSms
+
 
 def bare(request):
     """A bare Django view behind the same middleware."""
@@ -18,8 +20,6 @@ class OneRowWrite(APIView):
     transaction with the ORM and answers 201."""
 
     def post(self, request):
-        from registries.sandbox.models import SandboxSms
-
         with transaction.atomic():
             SandboxSms.objects.create(phone="+70000000000", text=str(request.data)[:200])
         return Response({"ok": True}, status=201)

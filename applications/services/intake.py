@@ -1,0 +1,88 @@
+"""Intake (steps 1 to 4): open an application and ask the consent service for the citizen's consent."""
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import ChannelClient, User
+from config.languages import SERVICE_LANGUAGES
+
+from ..errors import ApplicationError, ApplicationErrorCode
+from ..models import ACTIVE_STATUSES, Application, Category, Channel, Consent, Registry, Service
+from ..workflow import enqueue_on_commit, record_status
+from .checks import create_checks
+
+# A service taken only through these channels; every other service is never taken at a TSON branch.
+CHANNEL_SERVICES = {Service.FOREIGN_EXCHANGE: {Channel.TSON_BRANCH}}
+
+
+def validate_categories(codes: list[str], *, required: bool) -> list[str]:
+    """Known, issued categories, each with its prerequisite; returned in the order of the card."""
+    if not codes:
+        if required:
+            raise ApplicationError(ApplicationErrorCode.MISSING_FIELD, _("Choose at least one category."),
+                                   field="categories")
+        return []
+    issued = Category.issued_by_code()
+    categories = {code: issued[code] for code in codes if code in issued}
+    unknown = [code for code in codes if code not in categories]
+    if unknown:
+        raise ApplicationError(ApplicationErrorCode.INVALID_CATEGORY,
+                               _("Unknown category: %(codes)s.") % {"codes": ", ".join(unknown)}, field="categories")
+    for category in categories.values():
+        if category.prerequisite and category.prerequisite.code not in categories:
+            raise ApplicationError(
+                ApplicationErrorCode.CATEGORY_PREREQUISITE,
+                _("Category %(category)s needs category %(base)s as well.")
+                % {"category": category.code, "base": category.prerequisite.code},
+                field="categories",
+            )
+    return sorted(categories, key=lambda code: (categories[code].position, code))
+
+
+def start_application(*, service: str, iin: str, categories: list[str], channel: str, actor,
+                      replacement_reason: str | None = None, foreign_licence: dict | None = None,
+                      language: str = "kk") -> Application:
+    """Open an application and ask the consent service for the citizen's consent (steps 1 to 4).
+
+    Nothing but the consent service is asked about the person until the citizen confirms.
+    """
+    allowed_channels = CHANNEL_SERVICES.get(service)
+    if (allowed_channels and channel not in allowed_channels) or (
+        not allowed_channels and channel == Channel.TSON_BRANCH
+    ):
+        raise ApplicationError(ApplicationErrorCode.CHANNEL_NOT_ALLOWED,
+                               _("This service is not taken through this channel."))
+    categories = validate_categories(categories, required=service != Service.REPLACEMENT)
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                service=service, iin=iin, categories=categories, channel=channel,
+                replacement_reason=replacement_reason if service == Service.REPLACEMENT else None,
+                foreign_licence=foreign_licence if service == Service.FOREIGN_EXCHANGE else None,
+                organisation=actor.organisation if isinstance(actor, ChannelClient) else None,
+                citizen=actor if isinstance(actor, User) and not actor.is_staff_role else None,
+                created_by=actor if isinstance(actor, User) and actor.is_staff_role else None,
+                notify_language=language if language in SERVICE_LANGUAGES else "kk",
+            )
+            history = [record_status(application=application, from_status="", actor=actor)]
+            checks = create_checks(application)
+            consent = Consent.objects.create(
+                application=application, channel=channel,
+                registries=[c.registry for c in checks if c.registry != Registry.CONSENT])
+            # The consent service is asked by a task once the application is committed (so no code can reach the
+            # citizen before the application knows its request): a slow consent service never holds up the
+            # channel, and an unknown person is refused within seconds.
+            _ask_for_consent(application.pk)
+    except IntegrityError as error:
+        if Application.objects.filter(iin=iin, status__in=ACTIVE_STATUSES).exists():
+            raise ApplicationError(ApplicationErrorCode.ACTIVE_APPLICATION_EXISTS,
+                                   _("This person already has an application in progress.")) from error
+        raise
+    # What the caller shows next is what was just written: no need to read it back.
+    application._prefetched_objects_cache = {"checks": checks, "history": history}
+    application.consent = consent
+    return application
+
+
+def _ask_for_consent(application_id) -> None:
+    enqueue_on_commit("applications.tasks.request_consent", str(application_id))
