@@ -21,6 +21,7 @@ class ApplicationsConfig(AppConfig):
             forget_categories,
             forget_fee,
         )
+        from . import tasks  # noqa: F401 -- registers the tasks that services queue by name
         from .services import notices  # noqa: F401 -- connects the notice receivers to application_moved
 
         for model in (ServicePolicy, MonthlyCalculationIndex):

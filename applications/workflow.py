@@ -99,7 +99,7 @@ def enqueue_on_commit(task_name: str, *args) -> None:
 
 def enqueue(task_name: str, *args) -> None:
     try:
-        current_app.signature(task_name, args=args).delay()
+        current_app.tasks[task_name].delay(*args)  # a KeyError, never a silent send, if the task is unknown
     except BrokerUnavailable:
         # The change is committed: the periodic sweep finds what waits on a registry and queues it again.
         logger.exception("could not queue %s%r; the sweep will", task_name, args)

@@ -371,3 +371,20 @@ def test_checks_keep_no_record_content(channel, sandbox):
     assert "birth_date" not in facts["person"]
     assert set(facts["medical"]) <= {"valid_until"}
     assert facts["erdb"] == {}
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "your application number is"), ("ru", "номер")])
+def test_the_application_number_reaches_the_citizen_by_sms(channel, sandbox, language, words):
+    from tests.factories import CentreFactory
+
+    person = sandbox.add()
+    application = consent(channel, sandbox, person, apply(channel, person, language=language), language=language)
+    assert application["status"] == "eligible"
+    response = channel.post(f"/api/v1/applications/{application['id']}/submit",
+                            {"phone": person["phone"], "language": "kk", "pickup_tson": CentreFactory().code},
+                            format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 200, response.content
+    number = response.json()["number"]
+    notices = [sms["text"] for sms in sandbox.sms_for(person["phone"]) if number in sms["text"]]
+    assert len(notices) == 1
+    assert words in notices[0].lower()
