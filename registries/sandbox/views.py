@@ -28,12 +28,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from config.languages import SERVICE_LANGUAGES
+
 from .fixtures import QUERY_REGISTRIES, find_citizen, find_citizen_by_phone
 from .models import ConsentStatus, SandboxConsentRequest, SandboxSms, local_iso
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = ("kk", "ru", "en")
 IIN_SHAPE = re.compile(r"\d{12}")
 FLAKY_FAILURES = 2
 STATE_TTL_SECONDS = 24 * 60 * 60
@@ -183,7 +184,7 @@ def registries_of(body: dict) -> list[str]:
 
 def language_of(body: dict) -> str:
     language = required_text(body, "language")
-    if language not in LANGUAGES:
+    if language not in SERVICE_LANGUAGES:
         raise BadRequest(_("The field “language” must be one of kk, ru, en."))
     return language
 
