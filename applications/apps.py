@@ -9,7 +9,10 @@ class ApplicationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from . import representation_cache
+        from . import (
+            representation_cache,
+            tasks,  # noqa: F401 -- registers the tasks that services queue by name
+        )
         from .models import (
             Application,
             Category,
@@ -21,7 +24,6 @@ class ApplicationsConfig(AppConfig):
             forget_categories,
             forget_fee,
         )
-        from . import tasks  # noqa: F401 -- registers the tasks that services queue by name
         from .services import notices  # noqa: F401 -- connects the notice receivers to application_moved
 
         for model in (ServicePolicy, MonthlyCalculationIndex):
