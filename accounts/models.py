@@ -23,6 +23,8 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.CITIZEN, db_index=True)
     # Citizens sign in by IIN; staff by username. Empty for staff.
     iin = models.CharField(_("IIN"), max_length=12, null=True, blank=True, unique=True)
+    # Until when this staff member may set up an authenticator app at sign-in; an administrator opens the window.
+    otp_enrolment_until = models.DateTimeField(_("may set up an authenticator app until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")
@@ -34,6 +36,10 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_active and self.role in roles
+
+    @property
+    def may_enrol_authenticator(self) -> bool:
+        return self.otp_enrolment_until is not None and self.otp_enrolment_until > timezone.now()
 
 
 class ChannelKind(models.TextChoices):

@@ -1,19 +1,33 @@
-"""Citizens sign in to the portal with their IIN and a one-time code sent by SMS to the phone the state knows."""
+"""Citizens sign in to the portal with their IIN and a one-time code sent by SMS to the phone the state knows.
+
+Nothing a caller sees tells an IIN with a registered phone from one without: a code row is written for every IIN
+asked for, the SMS gateway is reached by a task after the answer (with a broker; in-process without one), and every
+limit counts requests, never sent messages.
+"""
 
 import datetime
 import hashlib
 import hmac
+import logging
 import secrets
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from config import counters
 from registries.clients import sms_client
 from registries.results import Outcome
 
 from .models import Role, SignInCode, User
+
+logger = logging.getLogger(__name__)
+
+HOUR = 3600
 
 
 class SignInError(Exception):
@@ -22,32 +36,87 @@ class SignInError(Exception):
         self.message, self.field = message, field
 
 
+class NewCodeTooSoon(SignInError):
+    """A code was sent less than SIGN_IN_RESEND_INTERVAL_SECONDS ago; the earlier one still counts."""
+
+
 def _digest(iin: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"signin:{iin}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def send_sign_in_code(*, iin: str, language: str) -> None:
-    """Send a 6-digit code valid SIGN_IN_CODE_MINUTES; at most SIGN_IN_CODES_PER_HOUR codes an hour per IIN."""
+def _count_per_ip(scope: str, ip: str, limit: int) -> None:
+    """One more attempt from `ip` in this hour's window; refused past `limit`."""
+    now = time.time()
+    number, _found = counters.count(f"signin:{scope}:{ip}:{int(now // HOUR)}", window_seconds=HOUR)
+    if number > limit:
+        minutes = max(1, round((HOUR - now % HOUR) / 60))
+        raise SignInError(ngettext(
+            "Too many sign-in attempts from your network. Try again in %(minutes)d minute.",
+            "Too many sign-in attempts from your network. Try again in %(minutes)d minutes.", minutes,
+        ) % {"minutes": minutes})
+
+
+def request_sign_in_code(*, iin: str, ip: str, language: str) -> None:
+    """Ask for a code for `iin`: at most one a minute and SIGN_IN_CODES_PER_HOUR an hour per IIN, and
+    SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR per IP. The SMS goes out after commit, whether or not a phone is known."""
+    _count_per_ip("code-requests", ip, settings.SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR)
+    interval = settings.SIGN_IN_RESEND_INTERVAL_SECONDS
+    # One atomic SET NX per IIN: of requests arriving together, one passes (a double click sends one SMS).
+    if not cache.add(f"signin:new-code:{iin}", 1, timeout=interval):
+        latest = SignInCode.objects.filter(iin=iin).order_by("-created_at").values_list("created_at", flat=True)
+        elapsed = (timezone.now() - latest[0]).total_seconds() if latest else 0
+        seconds = max(1, round(interval - elapsed))
+        raise NewCodeTooSoon(ngettext("You can ask for a new code in %(seconds)d second.",
+                                      "You can ask for a new code in %(seconds)d seconds.", seconds)
+                             % {"seconds": seconds}, field="code")
     hour_ago = timezone.now() - datetime.timedelta(hours=1)
     if SignInCode.objects.filter(iin=iin, created_at__gte=hour_ago).count() >= settings.SIGN_IN_CODES_PER_HOUR:
         raise SignInError(_("Too many codes were asked for this IIN. Try again in an hour."))
+    with transaction.atomic():
+        SignInCode.objects.filter(iin=iin, used_at__isnull=True).update(used_at=timezone.now())  # older codes die
+        entry = SignInCode.objects.create(
+            iin=iin, code_hash="", attempts_left=settings.SIGN_IN_CODE_TRIES,
+            expires_at=timezone.now() + datetime.timedelta(minutes=settings.SIGN_IN_CODE_MINUTES))
+        transaction.on_commit(lambda: _queue_sms(entry.pk, language))
+
+
+def _queue_sms(code_id: int, language: str) -> None:
+    from .tasks import send_sign_in_code
+
+    try:
+        send_sign_in_code.delay(code_id, language)
+    except Exception:
+        # The broker is down: no SMS goes out, and the citizen asks for a new code a minute later.
+        logger.exception("could not queue sign-in code %s", code_id)
+
+
+def deliver_sign_in_code(*, code_id: int, language: str) -> str:
+    """Make the code and send it by SMS (the task's work). A code row is delivered once: a redelivered task, or
+    one that comes after the code was replaced or expired, sends nothing."""
     code = f"{secrets.randbelow(1_000_000):06d}"
+    with transaction.atomic():
+        entry = (SignInCode.objects.select_for_update()
+                 .filter(pk=code_id, code_hash="", used_at__isnull=True, expires_at__gt=timezone.now()).first())
+        if entry is None:
+            return "skipped"
+        entry.code_hash = _digest(entry.iin, code)
+        entry.save(update_fields=["code_hash"])
     with translation.override(language):
         text = _("Kuälik: your sign-in code is %(code)s. It is valid for %(minutes)d minutes. Do not share it.") % {
             "code": code, "minutes": settings.SIGN_IN_CODE_MINUTES}
-    answer = sms_client.send(iin=iin, text=text)
-    if answer.outcome == Outcome.FAILED:
-        raise SignInError(_("We could not find a phone registered for this IIN. Register your phone in the "
-                            "mobile citizens database at a TSON or on eGov."))
-    if answer.outcome != Outcome.PASSED:
-        raise SignInError(_("The SMS service is not answering. Please try again in a minute."))
-    SignInCode.objects.filter(iin=iin, used_at__isnull=True).update(used_at=timezone.now())  # older codes die
-    SignInCode.objects.create(iin=iin, code_hash=_digest(iin, code),
-                              expires_at=timezone.now() + datetime.timedelta(minutes=settings.SIGN_IN_CODE_MINUTES))
+    answer = sms_client.send(iin=entry.iin, text=text)
+    if answer.outcome == Outcome.UNAVAILABLE:
+        logger.warning("sign-in code %s not sent: the SMS gateway is unavailable (%s)", code_id, answer.reason)
+    return answer.outcome
 
 
-def check_sign_in_code(*, iin: str, code: str) -> User:
-    """The citizen's account for a right code; a wrong one spends a try (5 per code)."""
+def check_sign_in_code(*, iin: str, code: str, ip: str) -> User:
+    """The citizen's account for a right code; a wrong one spends a try (SIGN_IN_CODE_TRIES per code), and every
+    check counts against SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR."""
+    try:
+        _count_per_ip("code-checks", ip, settings.SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR)
+    except SignInError as error:
+        raise SignInError(error.message, field="code") from error
     user, error = _spend_try(iin=iin, code=code)
     if error:
         raise SignInError(error, field="code")
