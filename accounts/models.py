@@ -145,3 +145,24 @@ class SignInCode(models.Model):
 
     def __str__(self):
         return f"{self.iin} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignInAttempt(models.Model):
+    """One request for a citizen sign-in code, or one check of a code, from an IP: what the per-IP limits count.
+    Kept for an hour."""
+
+    class Kind(models.TextChoices):
+        CODE_REQUEST = "code_request", _("code asked for")
+        CODE_CHECK = "code_check", _("code checked")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    ip = models.GenericIPAddressField(_("IP address"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in attempt")
+        verbose_name_plural = _("sign-in attempts")
+        indexes = [models.Index(fields=["ip", "kind", "created_at"], name="sign_in_attempt_per_ip")]
+
+    def __str__(self):
+        return f"{self.ip} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,33 +2,29 @@
 
 Nothing a caller sees tells an IIN with a registered phone from one without: a code row is written for every IIN
 asked for, the SMS gateway is reached by a task after the answer (with a broker; in-process without one), and every
-limit counts requests, never sent messages.
+limit counts requests, never sent messages. The limits are counted in the database, so that every process shares
+them and a request that two processes race on is decided there.
 """
 
 import datetime
 import hashlib
 import hmac
 import logging
+import math
 import secrets
-import time
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from config import counters
 from registries.clients import sms_client
 from registries.results import Outcome
 
-from .models import Role, SignInCode, User
+from .models import Role, SignInAttempt, SignInCode, User
 
 logger = logging.getLogger(__name__)
-
-HOUR = 3600
-
 
 class SignInError(Exception):
     def __init__(self, message: str, *, field: str = "iin"):
@@ -44,39 +40,52 @@ def _digest(iin: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"signin:{iin}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _count_per_ip(scope: str, ip: str, limit: int) -> None:
-    """One more attempt from `ip` in this hour's window; refused past `limit`."""
-    now = time.time()
-    number, _found = counters.count(f"signin:{scope}:{ip}:{int(now // HOUR)}", window_seconds=HOUR)
-    if number > limit:
-        minutes = max(1, round((HOUR - now % HOUR) / 60))
+def _count_per_ip(kind: str, ip: str, limit: int) -> None:
+    """One more attempt of `kind` from `ip`; refused when the last hour already holds `limit` of them."""
+    now = timezone.now()
+    hour_ago = now - datetime.timedelta(hours=1)
+    SignInAttempt.objects.filter(created_at__lt=hour_ago).delete()  # what no limit counts any more
+    SignInAttempt.objects.create(kind=kind, ip=ip, created_at=now)
+    attempts = SignInAttempt.objects.filter(kind=kind, ip=ip, created_at__gte=hour_ago)
+    if attempts.count() > limit:
+        first = attempts.order_by("created_at").values_list("created_at", flat=True)[0]
+        minutes = max(1, math.ceil((first - hour_ago).total_seconds() / 60))
         raise SignInError(ngettext(
             "Too many sign-in attempts from your network. Try again in %(minutes)d minute.",
             "Too many sign-in attempts from your network. Try again in %(minutes)d minutes.", minutes,
         ) % {"minutes": minutes})
 
 
+def _hold_iin(iin: str) -> None:
+    """Requests for one IIN take turns until commit, so that of two arriving together only one sends a code."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sign-in:{iin}"])
+    # SQLite (`make run`) lets one writer at a time anyway (transaction_mode IMMEDIATE).
+
+
 def request_sign_in_code(*, iin: str, ip: str, language: str) -> None:
-    """Ask for a code for `iin`: at most one a minute and SIGN_IN_CODES_PER_HOUR an hour per IIN, and
-    SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR per IP. The SMS goes out after commit, whether or not a phone is known."""
-    _count_per_ip("code-requests", ip, settings.SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR)
-    interval = settings.SIGN_IN_RESEND_INTERVAL_SECONDS
-    # One atomic SET NX per IIN: of requests arriving together, one passes (a double click sends one SMS).
-    if not cache.add(f"signin:new-code:{iin}", 1, timeout=interval):
-        latest = SignInCode.objects.filter(iin=iin).order_by("-created_at").values_list("created_at", flat=True)
-        elapsed = (timezone.now() - latest[0]).total_seconds() if latest else 0
-        seconds = max(1, round(interval - elapsed))
-        raise NewCodeTooSoon(ngettext("You can ask for a new code in %(seconds)d second.",
-                                      "You can ask for a new code in %(seconds)d seconds.", seconds)
-                             % {"seconds": seconds}, field="code")
-    hour_ago = timezone.now() - datetime.timedelta(hours=1)
-    if SignInCode.objects.filter(iin=iin, created_at__gte=hour_ago).count() >= settings.SIGN_IN_CODES_PER_HOUR:
-        raise SignInError(_("Too many codes were asked for this IIN. Try again in an hour."))
+    """Ask for a code for `iin`: at most one every SIGN_IN_RESEND_INTERVAL_SECONDS and SIGN_IN_CODES_PER_HOUR an
+    hour per IIN, and SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR per IP. The SMS goes out after commit, whether or not
+    the IIN has a phone."""
+    _count_per_ip(SignInAttempt.Kind.CODE_REQUEST, ip, settings.SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR)
     with transaction.atomic():
-        SignInCode.objects.filter(iin=iin, used_at__isnull=True).update(used_at=timezone.now())  # older codes die
+        _hold_iin(iin)
+        now = timezone.now()
+        latest = SignInCode.objects.filter(iin=iin).order_by("-created_at").values_list("created_at", flat=True)
+        elapsed = (now - latest[0]).total_seconds() if latest else None
+        if elapsed is not None and elapsed < settings.SIGN_IN_RESEND_INTERVAL_SECONDS:
+            seconds = math.ceil(settings.SIGN_IN_RESEND_INTERVAL_SECONDS - elapsed)
+            raise NewCodeTooSoon(ngettext("You can ask for a new code in %(seconds)d second.",
+                                          "You can ask for a new code in %(seconds)d seconds.", seconds)
+                                 % {"seconds": seconds}, field="code")
+        hour_ago = now - datetime.timedelta(hours=1)
+        if SignInCode.objects.filter(iin=iin, created_at__gte=hour_ago).count() >= settings.SIGN_IN_CODES_PER_HOUR:
+            raise SignInError(_("Too many codes were asked for this IIN. Try again in an hour."))
+        SignInCode.objects.filter(iin=iin, used_at__isnull=True).update(used_at=now)  # older codes die
         entry = SignInCode.objects.create(
-            iin=iin, code_hash="", attempts_left=settings.SIGN_IN_CODE_TRIES,
-            expires_at=timezone.now() + datetime.timedelta(minutes=settings.SIGN_IN_CODE_MINUTES))
+            iin=iin, code_hash="", attempts_left=settings.SIGN_IN_CODE_TRIES, created_at=now,
+            expires_at=now + datetime.timedelta(minutes=settings.SIGN_IN_CODE_MINUTES))
         transaction.on_commit(lambda: _queue_sms(entry.pk, language))
 
 
@@ -114,7 +123,7 @@ def check_sign_in_code(*, iin: str, code: str, ip: str) -> User:
     """The citizen's account for a right code; a wrong one spends a try (SIGN_IN_CODE_TRIES per code), and every
     check counts against SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR."""
     try:
-        _count_per_ip("code-checks", ip, settings.SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR)
+        _count_per_ip(SignInAttempt.Kind.CODE_CHECK, ip, settings.SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR)
     except SignInError as error:
         raise SignInError(error.message, field="code") from error
     user, error = _spend_try(iin=iin, code=code)
