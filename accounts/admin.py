@@ -22,7 +22,7 @@ class KualikUserAdmin(UserAdmin):
     readonly_fields = ("otp_enrolment_until",)
     actions = ["allow_authenticator_enrolment"]
 
-    @admin.action(description=_("Let set up a new authenticator app (the current one stops working)"))
+    @admin.action(description=_("Allow setting up a new authenticator app (the current one stops working)"))
     def allow_authenticator_enrolment(self, request, queryset):
         staff = list(queryset.filter(role__in=STAFF_ROLES))
         for user in staff:

@@ -120,7 +120,8 @@ def _code_is_right(request, user: User, device: TOTPDevice, form: AuthenticatorC
         return False
     allowed, _reason = device.verify_is_allowed()
     if not allowed:
-        form.add_error("otp_token", _("After a wrong code the next try waits a few seconds. Wait, then enter the code the app shows."))
+        form.add_error("otp_token", _("After a wrong code the next try waits a few seconds. "
+                                      "Wait, then enter the code the app shows."))
         return False
     if device.verify_token(form.cleaned_data["otp_token"]):
         return True
