@@ -207,6 +207,7 @@ def replace_token(request):
 
 @require_POST
 def sign_out(request):
+    _refuse_citizens(request)
     logout(request)
     return redirect("staff:sign-in")
 

@@ -1,12 +1,15 @@
 """Staff sign in on their own pages: a password, a TOTP code when STAFF_REQUIRE_OTP is on, lockout after failures."""
 
 import ast
+import base64
 import datetime
+import io
 import pathlib
 import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.core.management import call_command
 from django.utils import timezone, translation
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -142,8 +145,6 @@ def test_a_new_staff_member_sets_up_the_authenticator_app_at_first_sign_in(clien
     assert "<svg" in page and 'data-testid="secret"' in page
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     secret = re.search(r'data-testid="secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
-    import base64
-
     assert base64.b32decode(secret) == device.bin_key
     response = client.post("/staff/signin/authenticator-app/", {"otp_token": code_for(device)})
     assert response["Location"] == "/staff/"
@@ -170,6 +171,23 @@ def test_an_administrator_lets_a_staff_member_set_up_a_new_app_and_the_old_one_s
     assert not TOTPDevice.objects.filter(pk=old_device.pk).exists()
     response = post_password(client, "a.nurlan")
     assert response["Location"] == "/staff/signin/authenticator-app/"
+
+
+@pytest.mark.parametrize("otp", [False, True], ids=["without-otp", "with-otp"])
+def test_the_demo_staff_sign_in_with_the_passwords_in_the_readme(client, settings, otp):
+    settings.STAFF_REQUIRE_OTP = otp
+    call_command("load_demo_data", stdout=io.StringIO())
+    for username, password in (("operator", "demo-operator-2026"), ("examiner", "demo-examiner-2026"),
+                               ("officer", "demo-officer-2026"), ("admin", "demo-admin-2026")):
+        client.cookies.clear()
+        response = post_password(client, username, password)
+        assert response["Location"] == ("/staff/signin/authenticator-app/" if otp else "/staff/"), username
+        if otp:
+            assert client.get(response["Location"]).status_code == 200
+            device = TOTPDevice.objects.get(user__username=username, confirmed=False)
+            response = client.post(response["Location"], {"otp_token": code_for(device)})
+            assert response["Location"] == "/staff/", username
+        assert client.get("/staff/").status_code == 200
 
 
 # --- Lockout (django-axes) -----------------------------------------------------------------------------------------
@@ -298,6 +316,8 @@ def test_a_signed_in_citizen_finds_no_staff_pages(client):
     for path in ("/staff/", "/staff/signin/", "/staff/signin/code/", "/staff/signin/authenticator-app/"):
         assert client.get(path).status_code == 404, path
     assert client.post("/staff/token/").status_code == 404
+    assert client.post("/staff/signout/").status_code == 404
+    assert "_auth_user_id" in client.session  # the citizen's portal session is left alone
 
 
 def test_a_signed_in_staff_member_finds_no_citizen_pages(client):
