@@ -1,10 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from .models import ChannelApiKey, Organisation, User
+from . import services
+from .models import STAFF_ROLES, ChannelApiKey, Organisation, User
 
 # The package's own key model is unused: keys belong to organisations (ChannelApiKey).
 admin.site.unregister(APIKey)
@@ -15,8 +17,20 @@ class KualikUserAdmin(UserAdmin):
     list_display = ("username", "role", "iin", "first_name", "last_name", "is_active", "last_login")
     list_filter = ("role", "is_active", "is_staff", "is_superuser")
     search_fields = ("username", "iin", "first_name", "last_name", "email")
-    fieldsets = UserAdmin.fieldsets + ((_("Role"), {"fields": ("role", "iin")}),)
+    fieldsets = UserAdmin.fieldsets + ((_("Role"), {"fields": ("role", "iin", "otp_enrolment_until")}),)
     add_fieldsets = UserAdmin.add_fieldsets + ((_("Role"), {"fields": ("role",)}),)
+    readonly_fields = ("otp_enrolment_until",)
+    actions = ["allow_authenticator_enrolment"]
+
+    @admin.action(description=_("Allow setting up a new authenticator app (the current one stops working)"))
+    def allow_authenticator_enrolment(self, request, queryset):
+        staff = list(queryset.filter(role__in=STAFF_ROLES))
+        for user in staff:
+            services.allow_authenticator_enrolment(user=user)
+        self.message_user(request, ngettext(
+            "%(count)d staff member may now set up an authenticator app at sign-in.",
+            "%(count)d staff members may now set up an authenticator app at sign-in.", len(staff),
+        ) % {"count": len(staff)}, messages.SUCCESS)
 
 
 class ChannelApiKeyInline(admin.TabularInline):

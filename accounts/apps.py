@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from . import tasks  # noqa: F401 -- registers the tasks that services queue by name
         from .authentication import forget_keys
         from .models import ChannelApiKey, Organisation
 

@@ -23,6 +23,8 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.CITIZEN, db_index=True)
     # Citizens sign in by IIN; staff by username. Empty for staff.
     iin = models.CharField(_("IIN"), max_length=12, null=True, blank=True, unique=True)
+    # Until when this staff member may set up an authenticator app at sign-in; an administrator opens the window.
+    otp_enrolment_until = models.DateTimeField(_("may set up an authenticator app until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")
@@ -34,6 +36,10 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_active and self.role in roles
+
+    @property
+    def may_enrol_authenticator(self) -> bool:
+        return self.otp_enrolment_until is not None and self.otp_enrolment_until > timezone.now()
 
 
 class ChannelKind(models.TextChoices):
@@ -139,3 +145,24 @@ class SignInCode(models.Model):
 
     def __str__(self):
         return f"{self.iin} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignInAttempt(models.Model):
+    """One request for a citizen sign-in code, or one check of a code, from an IP: what the per-IP limits count.
+    Kept for an hour."""
+
+    class Kind(models.TextChoices):
+        CODE_REQUEST = "code_request", _("code asked for")
+        CODE_CHECK = "code_check", _("code checked")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    ip = models.GenericIPAddressField(_("IP address"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in attempt")
+        verbose_name_plural = _("sign-in attempts")
+        indexes = [models.Index(fields=["ip", "kind", "created_at"], name="sign_in_attempt_per_ip")]
+
+    def __str__(self):
+        return f"{self.ip} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,32 +1,11 @@
 """The citizen portal's forms: one question per page, errors that say how to fix them."""
 
 from django import forms
-from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
-from .iin import validate_iin
+from accounts.forms import CodeForm  # noqa: F401  (the consent page's code field is the sign-in one)
+
 from .models import Category, Centre, ReplacementReason
-
-
-class SignInForm(forms.Form):
-    iin = forms.CharField(label=_("IIN"), help_text=_("12 digits, as in your identity document."), max_length=12,
-                          validators=[validate_iin],
-                          widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
-
-
-class CodeForm(forms.Form):
-    code = forms.RegexField(r"^\d{6}$", label=_("Code from the SMS"), max_length=6,
-                            help_text=_("6 digits."),
-                            error_messages={"invalid": _("Enter the 6 digits from the SMS.")},
-                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
-
-    @classmethod
-    def blank_with_error(cls, message) -> "CodeForm":
-        """An empty form carrying one error for the whole page (a refused resend; a code not sent yet)."""
-        form = cls()
-        form.cleaned_data, form._errors = {}, ErrorDict()
-        form.add_error(None, message)
-        return form
 
 
 def category_choices():

@@ -5,25 +5,21 @@
 - `move_application` checks the transition, saves, writes the history row, and after commit sends
   `application_moved`, which the apps that follow an application (exams, reviews, notices) subscribe to: the
   application never imports them.
-- `enqueue_on_commit` queues a Celery task by name once the change is committed, so services never import tasks.
+- `notify_on_commit` tells the citizen by SMS once the change is committed (tasks are queued by name, `config.jobs`).
 """
 
-import logging
 from dataclasses import dataclass
 
-from celery import current_app
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from accounts.models import ChannelClient, User
+from config.jobs import enqueue_on_commit
 
 from .errors import NotPermitted, WrongStatus
 from .models import Application, Consent, StatusChange
-
-logger = logging.getLogger(__name__)
 
 # Sent once the move is committed: sender=Application, application_id, from_status, to_status, actor.
 application_moved = Signal()
@@ -90,19 +86,6 @@ def move_application(*, application_id=None, application: Application | None = N
              "actor": actor}
     transaction.on_commit(lambda: application_moved.send(sender=Application, **moved))
     return application
-
-
-def enqueue_on_commit(task_name: str, *args) -> None:
-    """Queue a task (by its registered name) once the transaction commits; at once outside one."""
-    transaction.on_commit(lambda: enqueue(task_name, *args))
-
-
-def enqueue(task_name: str, *args) -> None:
-    try:
-        current_app.tasks[task_name].delay(*args)  # a KeyError, never a silent send, if the task is unknown
-    except BrokerUnavailable:
-        # The change is committed: the periodic sweep finds what waits on a registry and queues it again.
-        logger.exception("could not queue %s%r; the sweep will", task_name, args)
 
 
 def notify_on_commit(application_id, event: str) -> None:

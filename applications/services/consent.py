@@ -10,13 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from config.jobs import enqueue_on_commit
 from registries.clients import consent_client
 
 from .. import representation_cache
 from ..access_log import registry_access
 from ..errors import ApplicationError, ApplicationErrorCode, WrongStatus
 from ..models import Application, Check, Consent, PersonalDataAccess, Registry, Status
-from ..workflow import enqueue_on_commit, lock, move_application
+from ..workflow import lock, move_application
 
 REQUESTED, UNAVAILABLE, SKIPPED = "requested", "unavailable", "skipped"
 

@@ -4,11 +4,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import ChannelClient, User
+from config.jobs import enqueue_on_commit
 from config.languages import SERVICE_LANGUAGES
 
 from ..errors import ApplicationError, ApplicationErrorCode
 from ..models import ACTIVE_STATUSES, Application, Category, Channel, Consent, Registry, Service
-from ..workflow import enqueue_on_commit, record_status
+from ..workflow import record_status
 from .checks import create_checks
 
 # A service taken only through these channels; every other service is never taken at a TSON branch.

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "solo",
+    "axes",
     "accounts",
     "applications",
     "registries",
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,6 +139,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Lockout is checked before the password (django-axes); requests without a request object (shell, tests) pass.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -258,3 +262,32 @@ SESSION_SAVE_EVERY_REQUEST = True  # the idle timer restarts with every page
 # Staff screens and the admin demand a second factor (TOTP) where this is on; production.py turns it on.
 STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)
 OTP_TOTP_ISSUER = "Kuälik"
+
+# --- Sign-in protection (accounts): citizens' SMS codes, staff lockout and second factor -------------------------
+# Citizens: a new code at most once a minute per IIN; attempts per IP (code requests and code checks) per hour.
+SIGN_IN_RESEND_INTERVAL_SECONDS = env.int("SIGN_IN_RESEND_INTERVAL_SECONDS", default=60)
+SIGN_IN_CODE_TRIES = env.int("SIGN_IN_CODE_TRIES", default=5)
+SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR = env.int("SIGN_IN_CODE_REQUESTS_PER_IP_PER_HOUR", default=30)
+SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR = env.int("SIGN_IN_CODE_CHECKS_PER_IP_PER_HOUR", default=60)
+# Staff: django-axes locks a username, and separately an IP address, after this many failed sign-ins (a wrong
+# password or a wrong authenticator code), for this many minutes.
+STAFF_SIGN_IN_FAILURE_LIMIT = env.int("STAFF_SIGN_IN_FAILURE_LIMIT", default=5)
+STAFF_LOCKOUT_MINUTES = env.int("STAFF_LOCKOUT_MINUTES", default=30)
+# The password step is remembered this long while the authenticator code is asked for.
+STAFF_OTP_STEP_MINUTES = env.int("STAFF_OTP_STEP_MINUTES", default=5)
+# An administrator lets a staff member set up an authenticator app for this long (a new account, a lost phone).
+STAFF_OTP_ENROLMENT_HOURS = env.int("STAFF_OTP_ENROLMENT_HOURS", default=72)
+AXES_FAILURE_LIMIT = "accounts.backends.lockout_failure_limit"
+AXES_COOLOFF_TIME = "accounts.backends.lockout_cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: one username from anywhere, one IP for all
+AXES_RESET_ON_SUCCESS = True
+# Tries made while locked out are refused but not counted: the lock lifts STAFF_LOCKOUT_MINUTES after the last
+# counted failure, so someone hammering a colleague's username cannot keep them out for good.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+AXES_LOCKOUT_CALLABLE = "accounts.staff_views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# django-otp: a wrong TOTP code makes the next try wait (1 s, 2 s, 4 s ...) on top of the lockout.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+# --- end of sign-in protection --------------------------------------------------------------------------------

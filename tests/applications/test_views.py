@@ -102,13 +102,6 @@ def test_wrong_sign_in_codes_are_limited(client, sandbox):
     assert "_auth_user_id" not in client.session
 
 
-def test_an_unknown_iin_cannot_sign_in(client, sandbox):
-    from tests.factories import make_iin
-
-    page = client.post("/signin/", {"iin": make_iin()}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "could not find a phone" in page
-
-
 def test_pages_are_kazakh_by_default_and_say_who_read_the_data(client, sandbox):
     person = sandbox.add()
     sign_in(client, sandbox, person, language="kk")
