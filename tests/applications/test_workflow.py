@@ -11,7 +11,7 @@ from applications.services.notices import event_for_move
 from config.errors import DomainError
 from tests.factories import ApplicationFactory, OrganisationFactory, StaffFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
