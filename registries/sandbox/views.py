@@ -226,6 +226,17 @@ def open_consent(fields: dict) -> JsonResponse:
     citizen = find_citizen(fields["iin"])
     if citizen is None:
         return JsonResponse({"status": "person_not_found"})
+    # The same application asking again (its client timed out on the first answer) gets the request already open,
+    # and no second code: the citizen is asked once.
+    open_request = (SandboxConsentRequest.objects.filter(
+        iin=fields["iin"], application=fields["application"],
+        status__in=[ConsentStatus.CODE_SENT, ConsentStatus.DECISION_PENDING]).order_by("-created_at").first()
+        if fields["application"] else None)
+    if open_request is not None:
+        answer = {"status": open_request.status, "request_id": str(open_request.id)}
+        if open_request.status == ConsentStatus.CODE_SENT:
+            answer["expires_at"] = local_iso(open_request.code_expires_at)
+        return JsonResponse(answer)
     consent = SandboxConsentRequest(**fields)
     if citizen["consent"] == "deny":
         consent.await_decision()

@@ -82,9 +82,10 @@ def http():
         yield client
 
 
-def request_consent(http, base, iin, *, registries=None, language="en", callback_url=None) -> httpx.Response:
+def request_consent(http, base, iin, *, registries=None, language="en", callback_url=None,
+                    application=None) -> httpx.Response:
     return http.post(f"{base}/consent/requests", json={
-        "iin": iin, "application": "KZ-2026-000001", "channel": "portal", "purpose": "first_issue",
+        "iin": iin, "application": application or str(uuid.uuid4()), "channel": "portal", "purpose": "first_issue",
         "registries": registries or ALL_REGISTRIES, "language": language, "callback_url": callback_url,
     })
 
@@ -295,6 +296,16 @@ def test_an_unknown_person_is_unknown_to_the_consent_service_and_gets_no_sms(htt
     assert response.json() == {"status": "person_not_found"}
     assert SandboxSms.objects.count() == 0
     assert SandboxConsentRequest.objects.count() == 0
+
+
+def test_the_same_application_asking_again_gets_its_open_request_and_no_second_code(http, base):
+    application = str(uuid.uuid4())
+    first = request_consent(http, base, ALL_PASS_B, application=application).json()
+    again = request_consent(http, base, ALL_PASS_B, application=application).json()
+    assert again == first
+    assert SandboxSms.objects.filter(phone=phone_of(ALL_PASS_B)).count() == 1
+    other = request_consent(http, base, ALL_PASS_B).json()  # another application is another request
+    assert other["request_id"] != first["request_id"]
 
 
 @pytest.mark.parametrize(
