@@ -182,7 +182,8 @@ class PhotoSchema(serializers.Serializer):
     source = serializers.ChoiceField(choices=PhotoSource.choices, allow_null=True)
 
 
-@extend_schema_serializer(component_name="Decision")
+# Not "Decision": a generated client names its local variable after the model, and the member is `decision` too.
+@extend_schema_serializer(component_name="OfficerDecision")
 class DecisionSchema(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "refuse"])
     reason_code = serializers.CharField(allow_null=True)
@@ -220,7 +221,9 @@ class ActorSchema(serializers.Serializer):
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
-    """The Application of the contract. Reads prefetched relations only: no query per row in a list."""
+    """An application, as the contract (API v1) shapes it. Every member is always sent; `null` where it says."""
+
+    # Reads prefetched relations only: no query per row in a list.
 
     checks = serializers.SerializerMethodField()
     refusal = serializers.SerializerMethodField()

@@ -357,6 +357,13 @@ def tidy_schema(result, generator, request, public):
     tidy(result)
     schemas = result.get("components", {}).get("schemas", {})
     schemas.pop("NullEnum", None)
+    # A query parameter whose values are an enum's is that enum, so that a generated client has one type for both.
+    enums = {tuple(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    for operation in (op for item in result.get("paths", {}).values() for op in item.values() if isinstance(op, dict)):
+        for parameter in operation.get("parameters", []):
+            name = enums.get(tuple(parameter.get("schema", {}).get("enum", ())))
+            if name:
+                parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
     # A body that is one of several shapes (oneOf) is still a body that must be sent.
     for operation in (op for item in result.get("paths", {}).values() for op in item.values() if isinstance(op, dict)):
         for media in operation.get("requestBody", {}).get("content", {}).values():
