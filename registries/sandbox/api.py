@@ -42,7 +42,8 @@ def phone_from_query(value: str) -> str:
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("phone", str, required=True, description="+7 and 10 digits")],
+    parameters=[OpenApiParameter("phone", {"type": "string", "pattern": r"^\+7\d{10}$"}, required=True,
+                                 description="+7 and 10 digits")],
     responses={200: SandboxSmsSerializer(many=True), **problem_responses(
         "missing_field", "validation_error", authenticated=False, throttled=False)})
 class SmsOutboxView(ListAPIView):
