@@ -39,7 +39,9 @@ class StepPermission(BasePermission):
 
     def has_permission(self, request, view):
         step = view.step_for(request.method)
-        return step is None or rights.may_take(request.user, step)  # no step: a method the view answers 405
+        if step is None:  # a method the view does not take (405), or OPTIONS: for any caller with credentials
+            return bool(getattr(request.user, "is_authenticated", False))
+        return rights.may_take(request.user, step)
 
 
 class ApplicationViewMixin:

@@ -107,7 +107,8 @@ class ApplicationListQuerySerializer(serializers.Serializer):
     """The list's filters (query parameters)."""
 
     status = serializers.ChoiceField(choices=Status.choices, required=False, help_text="Only in this status.")
-    iin = serializers.RegexField(r"^\d{12}$", required=False, help_text="Only this person's (12 digits).")
+    iin = serializers.RegexField(r"^\d{12}$", required=False, help_text="Only this person's (12 digits).",
+                                 error_messages={"invalid": _("An IIN is 12 digits.")})
 
 
 def _time(value):

@@ -445,6 +445,7 @@ def test_credentials_are_required():
 def test_wrong_method_unknown_url_and_wrong_media_type_are_problems():
     client = client_for()
     assert_problem(client.delete("/api/v1/applications"), 405, "method_not_allowed")
+    assert_problem(APIClient().delete("/api/v1/applications"), 401, "not_authenticated")
     assert_problem(client.get("/api/v1/no-such-thing"), 404, "not_found")
     response = client.post("/api/v1/applications", "service=first_issue", content_type="text/plain",
                            HTTP_IDEMPOTENCY_KEY="k1")
@@ -559,10 +560,16 @@ def test_centres_are_public_and_say_what_they_offer():
     assert body["next"] is None
 
 
-def test_the_schema_is_served():
-    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert response.status_code == 200
-    assert "/api/v1/applications/{id}/submit" in response.json()["paths"]
+def test_the_schema_is_served_and_is_the_same_in_every_language():
+    def served(language):
+        response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json",
+                                   HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        return response.json()
+
+    schema = served("kk")
+    assert schema["openapi"] == "3.1.0" and "/api/v1/applications/{id}/submit" in schema["paths"]
+    assert served("ru") == served("en") == schema
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(settings):
