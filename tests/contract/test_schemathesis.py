@@ -40,7 +40,8 @@ def run_schemathesis(live_server, tmp_path, *, authorization: str, application_i
          "--phases", "examples,coverage,fuzzing", "--mode", "all", "--workers", "1",
          "--header", f"Authorization: {authorization}", "--request-timeout", "30", "--max-response-time", "15",
          "--no-color", "--report", "json", "--report-json-path", report],
-        capture_output=True, text=True, timeout=420, env={**os.environ, "NO_COLOR": "1"})
+        capture_output=True, text=True, timeout=420, cwd=tmp_path,  # its cache of crashes stays out of the repo
+        env={**os.environ, "NO_COLOR": "1"})
     if os.environ.get("SHOW_SCHEMATHESIS"):
         print(result.stdout)
     return result
