@@ -1,7 +1,8 @@
 """DRF authentication: `Api-Key <key>` for partner channels, `Token <token>` for staff."""
 
-import time
+import threading
 
+from cachetools import TLRUCache
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -12,21 +13,25 @@ from .models import STAFF_ROLES, ChannelApiKey, ChannelClient
 # Keys by prefix, remembered per process for API_KEY_CACHE_SECONDS: a channel polling its applications should not
 # cost a database read for its key on every request. Revoking a key in this process forgets it at once (signal
 # in accounts.apps); other processes stop accepting it within API_KEY_CACHE_SECONDS.
-_keys: dict[str, tuple[float, ChannelApiKey]] = {}
+# The time to live is read when a key is remembered, so that operators (and tests) may change it.
+_keys: TLRUCache = TLRUCache(maxsize=10_000, ttu=lambda _prefix, _key, now: now + settings.API_KEY_CACHE_SECONDS)
+_keys_lock = threading.Lock()
 
 
 def _usable_key(prefix: str) -> ChannelApiKey | None:
-    remembered = _keys.get(prefix)
-    if remembered and remembered[0] > time.monotonic():
-        return remembered[1]
-    api_key = ChannelApiKey.objects.get_usable_keys().filter(prefix=prefix).first()
-    if api_key is not None:
-        _keys[prefix] = (time.monotonic() + settings.API_KEY_CACHE_SECONDS, api_key)
+    with _keys_lock:
+        api_key = _keys.get(prefix)
+    if api_key is None:
+        api_key = ChannelApiKey.objects.get_usable_keys().filter(prefix=prefix).first()
+        if api_key is not None and settings.API_KEY_CACHE_SECONDS > 0:
+            with _keys_lock:
+                _keys[prefix] = api_key
     return api_key
 
 
 def forget_keys(**kwargs) -> None:
-    _keys.clear()
+    with _keys_lock:
+        _keys.clear()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -1,11 +1,18 @@
 """`Idempotency-Key` for every POST (shared/api-v1.md, Conventions), kept in the database.
 
+Hand-written: the contract's answers (replay with `Idempotent-Replayed`, 422 on another body, 409 while running)
+and a claim that the database's unique constraint decides are more than drf-idempotency-style packages give, and
+bench/api.py measured the create path with this one INSERT claim.
+
 The same key with the same body within 24 hours returns the first response again, with `Idempotent-Replayed: true`,
 and does nothing twice; the same key with another body is `422 idempotency_key_reused`; the same key while the
 first request is still running is `409 idempotency_key_in_use`. The key row is claimed with an INSERT that the
 unique constraint decides, so two concurrent retries cannot both run the request. A claim left unanswered for
 IDEMPOTENCY_ABANDONED_SECONDS (its process died) is taken over by the next retry with the same body, which then
 gets the answer the state gives (for a create that did commit: `409 active_application_exists`).
+
+A `404 not_found` is not kept: nothing was found and nothing was done, so the key stays free (a key first sent to a
+wrong or unseen application does not answer `422` when it is then sent where it belongs).
 """
 
 import datetime
@@ -24,6 +31,25 @@ from config.api import problem
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+# What an idempotent POST may answer besides its own outcomes (the key's rules, and the body the key is hashed with).
+IDEMPOTENCY_CODES = ("idempotency_key_in_use", "idempotency_key_reused", "validation_error", "malformed_request",
+                     "unsupported_media_type")
+
+
+def idempotency_key_parameter(*, required: bool = False):
+    """The header as the OpenAPI schema documents it."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    return OpenApiParameter(
+        HEADER, {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}, OpenApiParameter.HEADER,
+        required=required,
+        description="Any string of 1 to 255 characters, new for each new request. The same key and body within "
+                    "24 h replays the first answer (with header `Idempotent-Replayed: true`) and does nothing twice; "
+                    "the same key with another body or on another path is `422 idempotency_key_reused`; while the "
+                    "first is still running, `409 idempotency_key_in_use`. A `404` is not kept against the key."
+                    + (" Required from channel clients (`400 idempotency_key_missing`)." if required else ""))
 
 
 def caller_identity(request) -> str:
@@ -52,7 +78,7 @@ def idempotent(*, required_for_channels: bool = False):
                 if required_for_channels and isinstance(request.user, ChannelClient):
                     return problem("idempotency_key_missing", _("This request needs an Idempotency-Key header."))
                 return view_method(self, request, *args, **kwargs)
-            if len(key) > 255:
+            if len(key) > MAX_KEY_LENGTH:
                 return problem("validation_error", _("The Idempotency-Key is too long (255 characters at most)."),
                                errors={HEADER: [_("At most 255 characters.")]})
             record, claimed = _claim(request, key)
@@ -137,8 +163,9 @@ def _answer_for_existing(record: IdempotencyRecord, request) -> Response:
 
 
 def _store(record: IdempotencyRecord, response) -> None:
-    if response.status_code >= 500:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()  # a server error is worth retrying
+    if response.status_code >= 500 or response.status_code == 404:
+        # A server error is worth retrying; a not-found did nothing and must not hold the key against another path.
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     headers = {name: response[name] for name in ("Location", "Retry-After") if response.has_header(name)}
     if getattr(response, "content_type", None):

@@ -4,10 +4,9 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
@@ -15,67 +14,49 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.idempotency import idempotent
-from accounts.models import ChannelClient, Role, User
+from accounts.idempotency import IDEMPOTENCY_CODES, idempotency_key_parameter, idempotent
+from accounts.models import ChannelClient
 from config.api import CursorPagination, problem, problem_responses
 from config.languages import current_language
 
-from . import representation_cache, services
-from .models import Application, Centre, Channel, PersonalDataAccess, StatusChange
+from . import representation_cache, rights, services
+from .models import Application, Centre, Channel, PersonalDataAccess
+from .rights import Step
 from .serializers import (
     AccessLogEntrySerializer,
-    ApplicationCreateSerializer,
+    ApplicationCreateRequest,
+    ApplicationListQuerySerializer,
     ApplicationSerializer,
     CentreSerializer,
     ConsentCodeSerializer,
     SubmitSerializer,
+    application_create_serializer,
 )
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
-    description="The same key and body within 24 h replays the first answer (header Idempotent-Replayed: true). "
-                "Required from channel clients on POST /applications.")
 
-# Staff who may read any application; each of their reads lands in the access log.
-READING_STAFF = (Role.TSON_OPERATOR, Role.POLICE_OFFICER)
-
-
-class IsChannelOrApplicationStaff(BasePermission):
-    """Channel clients and the staff roles that handle applications; others get 404, never 403."""
+class StepPermission(BasePermission):
+    """The view's step for this method (`steps`), checked against the rights table; others get 404, never 403."""
 
     def has_permission(self, request, view):
-        user = request.user
-        return isinstance(user, ChannelClient) or (isinstance(user, User) and user.has_role(*READING_STAFF))
-
-
-def applications_for(caller):
-    """The applications a caller may see: a channel its own organisation's; handling staff any."""
-    queryset = Application.objects.select_related("consent", "pickup_tson").prefetch_related(
-        "checks", Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")))
-    if isinstance(caller, ChannelClient):
-        return queryset.filter(organisation=caller.organisation)
-    if isinstance(caller, User) and caller.has_role(*READING_STAFF):
-        return queryset
-    return queryset.none()
-
-
-def may_read(caller, organisation_id) -> bool:
-    """The same rule as applications_for, on what the cache remembers of an application."""
-    if isinstance(caller, ChannelClient):
-        return organisation_id == caller.organisation.pk
-    return isinstance(caller, User) and caller.has_role(*READING_STAFF)
+        step = view.step_for(request.method)
+        if step is None:  # a method the view does not take (405), or OPTIONS: for any caller with credentials
+            return bool(getattr(request.user, "is_authenticated", False))
+        return rights.may_take(request.user, step)
 
 
 class ApplicationViewMixin:
-    permission_classes = [IsChannelOrApplicationStaff]
+    permission_classes = [StepPermission]
+    steps: dict[str, Step] = {}  # HTTP method -> the step it takes
+
+    def step_for(self, method: str) -> Step | None:
+        return self.steps.get("GET" if method == "HEAD" else method)
 
     def get_application(self, request, pk, *, log_read: bool = False) -> Application:
-        application = next(iter(applications_for(request.user).filter(pk=pk).order_by()[:1]), None)  # by key: no sort
+        step = self.step_for(request.method)
+        application = next(iter(rights.applications_for(request.user, step).filter(pk=pk).order_by()[:1]), None)
         if application is None:
-            from django.http import Http404
-
             raise Http404
-        if log_read and isinstance(request.user, User):
+        if log_read and rights.reads_are_logged(request.user):
             services.log_staff_read(application=application, user=request.user,
                                     purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
         return application
@@ -83,40 +64,62 @@ class ApplicationViewMixin:
     def respond(self, application: Application, status_code=status.HTTP_200_OK, *, reload: bool = True) -> Response:
         """The Application as the contract shows it; after a change it is read again with its relations."""
         if reload:
-            application = applications_for(self.request.user).get(pk=application.pk)
+            application = rights.applications_for(self.request.user).get(pk=application.pk)
         return Response(ApplicationSerializer(application).data, status=status_code)
 
 
 class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
+    steps = {"GET": Step.LIST, "POST": Step.CREATE}
     serializer_class = ApplicationSerializer
     pagination_class = CursorPagination
 
     def get_queryset(self):
-        queryset = applications_for(self.request.user)
-        if status_filter := self.request.query_params.get("status"):
+        query = ApplicationListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = rights.applications_for(self.request.user, Step.LIST)
+        if status_filter := query.validated_data.get("status"):
             queryset = queryset.filter(status=status_filter)
-        if iin := self.request.query_params.get("iin"):
+        if iin := query.validated_data.get("iin"):
             queryset = queryset.filter(iin=iin)
         return queryset
 
-    @extend_schema(description=(
-        "Opens an application: `201` in `consent_pending`. Right after, the consent service is asked (a background "
-        "task) to send the citizen a code; until it has, `POST .../consent` answers `409 wrong_status`. An IIN the "
-        "registries do not know is refused within seconds with `person_not_found` (read the application to see it)."),
-        request=ApplicationCreateSerializer, responses={201: ApplicationSerializer, **problem_responses(
-        "invalid_iin", "invalid_category", "category_prerequisite", "missing_field", "validation_error",
-        "idempotency_key_missing", "malformed_request", "channel_not_allowed", "not_found",
-        "active_application_exists", "idempotency_key_in_use", "idempotency_key_reused", "unsupported_media_type")},
-        parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        description="The caller's applications, newest first: a channel client sees its own organisation's; a "
+                    "`tson_operator` or `police_officer` sees every application, and **every application a staff "
+                    "list shows is written to that application's access log** (a read of the citizen's personal "
+                    "data, purpose case handling).",
+        parameters=[ApplicationListQuerySerializer],
+        responses={200: ApplicationSerializer(many=True), **problem_responses("validation_error")})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        if rights.reads_are_logged(request.user):
+            services.log_staff_list_read(application_ids=[application.pk for application in page], user=request.user,
+                                         purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        description="Opens an application: `201` in `consent_pending`. Right after, the consent service is asked "
+                    "(a background task) to send the citizen a code; until it has, `POST .../consent` answers `409 "
+                    "wrong_status`. An IIN the registries do not know is refused within seconds with "
+                    "`person_not_found` (read the application to see it). The body's shape depends on `service`: "
+                    "`categories` is required for `first_issue` and `foreign_exchange` and may be omitted for a "
+                    "`replacement` (then: those of the existing licence). Channel clients must send "
+                    "`Idempotency-Key`; a `tson_operator` opens `foreign_exchange` only (channel `tson_branch`).",
+        request=ApplicationCreateRequest, parameters=[idempotency_key_parameter(required=True)],
+        responses={201: ApplicationSerializer, **problem_responses(
+            "invalid_iin", "invalid_category", "category_prerequisite", "missing_field", "validation_error",
+            "idempotency_key_missing", "channel_not_allowed", "not_found", "active_application_exists",
+            *IDEMPOTENCY_CODES)})
     @idempotent(required_for_channels=True)
     def post(self, request):
-        serializer = ApplicationCreateSerializer(data=request.data)
+        serializer = application_create_serializer(request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         caller = request.user
         channel = caller.channel if isinstance(caller, ChannelClient) else Channel.TSON_BRANCH
-        if isinstance(caller, User) and not caller.has_role(Role.TSON_OPERATOR):
-            return problem("not_found", _("Not found."), status_code=404)
         application = services.start_application(
             service=data["service"], iin=data["iin"], categories=data.get("categories") or [], channel=channel,
             actor=caller, replacement_reason=data.get("replacement_reason"),
@@ -132,16 +135,20 @@ def _json_ready(foreign_licence):
 
 
 class ApplicationDetail(ApplicationViewMixin, APIView):
+    steps = {"GET": Step.READ}
+
     def cache_keys_to_prefetch(self, request):
         """Read by the throttle in its round trip to the cache (config.api)."""
         return representation_cache.keys(self.kwargs["pk"], current_language()) if request.method == "GET" else ()
 
-    @extend_schema(responses={200: ApplicationSerializer, **problem_responses("not_found")})
+    @extend_schema(description="The application. A read by a `tson_operator` or `police_officer` is written to its "
+                               "access log.",
+                   responses={200: ApplicationSerializer, **problem_responses("not_found")})
     def get(self, request, pk):
         caller, current, prefetched = request.user, current_language(), getattr(request, "prefetched_cache", None)
         cached = representation_cache.get(pk, current, prefetched=prefetched)
-        if cached is not None and may_read(caller, cached["organisation_id"]):
-            if isinstance(caller, User):
+        if cached is not None and rights.may_read(caller, cached["organisation_id"]):
+            if rights.reads_are_logged(caller):
                 services.log_staff_read(application=Application(pk=pk), user=caller,
                                         purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
             # Already rendered: the bytes go out as they were stored.
@@ -155,10 +162,16 @@ class ApplicationDetail(ApplicationViewMixin, APIView):
 
 
 class ConsentConfirm(ApplicationViewMixin, APIView):
-    @extend_schema(request=ConsentCodeSerializer, parameters=[IDEMPOTENCY_KEY], responses={
-        200: ApplicationSerializer, **problem_responses(
-            "invalid_consent_code", "consent_code_expired", "missing_field", "validation_error", "not_found",
-            "wrong_status", "registry_unavailable", "idempotency_key_in_use", "idempotency_key_reused")})
+    steps = {"POST": Step.CONSENT}
+
+    @extend_schema(
+        description="The code the citizen received. A wrong code answers `400 invalid_consent_code` with "
+                    "`attempts_left`; the fifth wrong code answers it with `attempts_left: 0` and the application "
+                    "is refused with `consent_failed`.",
+        request=ConsentCodeSerializer, parameters=[idempotency_key_parameter()], responses={
+            200: ApplicationSerializer, **problem_responses(
+                "invalid_consent_code", "consent_code_expired", "missing_field", "validation_error", "not_found",
+                "wrong_status", "registry_unavailable", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
         application = self.get_application(request, pk)
@@ -170,8 +183,14 @@ class ConsentConfirm(ApplicationViewMixin, APIView):
 
 
 class ConsentResend(ApplicationViewMixin, APIView):
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY], responses={202: None, **problem_responses(
-        "not_found", "wrong_status", "resend_limit_reached", "throttled")})
+    steps = {"POST": Step.CONSENT}
+
+    @extend_schema(
+        description="A new consent code is sent to the citizen (the old one dies). Too soon after the last one: "
+                    "`429 throttled` with `retry_after` (seconds, also the `Retry-After` header).",
+        request=None, parameters=[idempotency_key_parameter()], responses={
+            202: OpenApiResponse(description="The new code is on its way."), **problem_responses(
+                "not_found", "wrong_status", "resend_limit_reached", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
         services.resend_consent_code(application=self.get_application(request, pk), actor=request.user)
@@ -179,8 +198,13 @@ class ConsentResend(ApplicationViewMixin, APIView):
 
 
 class ConsentWithdraw(ApplicationViewMixin, APIView):
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: ApplicationSerializer, **problem_responses("not_found")})
+    steps = {"POST": Step.CONSENT}
+
+    @extend_schema(
+        description="The citizen takes consent back: no registry is asked anything more, and an application that "
+                    "can still be cancelled is cancelled. Withdrawing twice changes nothing.",
+        request=None, parameters=[idempotency_key_parameter()],
+        responses={200: ApplicationSerializer, **problem_responses("not_found", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
         application = services.withdraw_consent(application=self.get_application(request, pk), actor=request.user)
@@ -188,9 +212,14 @@ class ConsentWithdraw(ApplicationViewMixin, APIView):
 
 
 class ApplicationSubmit(ApplicationViewMixin, APIView):
-    @extend_schema(request=SubmitSerializer, parameters=[IDEMPOTENCY_KEY], responses={
-        200: ApplicationSerializer, **problem_responses("missing_field", "validation_error", "not_found",
-                                                        "wrong_status")})
+    steps = {"POST": Step.SUBMIT}
+
+    @extend_schema(
+        description="The citizen's form, on an `eligible` application: the number is assigned, and the "
+                    "application moves on to `theory_exam` or `formalization`.",
+        request=SubmitSerializer, parameters=[idempotency_key_parameter()], responses={
+            200: ApplicationSerializer, **problem_responses("missing_field", "validation_error", "not_found",
+                                                            "wrong_status", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
         application = self.get_application(request, pk)
@@ -202,8 +231,12 @@ class ApplicationSubmit(ApplicationViewMixin, APIView):
 
 
 class ApplicationCancel(ApplicationViewMixin, APIView):
-    @extend_schema(request=None, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: ApplicationSerializer, **problem_responses("not_found", "wrong_status")})
+    steps = {"POST": Step.CANCEL}
+
+    @extend_schema(description="Cancelled before the police review; later: `409 wrong_status`.",
+                   request=None, parameters=[idempotency_key_parameter()],
+                   responses={200: ApplicationSerializer, **problem_responses("not_found", "wrong_status",
+                                                                              *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
         application = services.cancel_application(application=self.get_application(request, pk), actor=request.user)
@@ -223,8 +256,14 @@ class CentreList(ListAPIView):
     pagination_class = Pagination
     queryset = Centre.objects.filter(is_active=True)
 
+    @extend_schema(responses={200: CentreSerializer(many=True), **problem_responses(
+        "validation_error", authenticated=False)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
 
 class AccessLog(ApplicationViewMixin, ListAPIView):
+    steps = {"GET": Step.ACCESS_LOG}
     serializer_class = AccessLogEntrySerializer
 
     class Pagination(CursorPagination):
@@ -235,6 +274,14 @@ class AccessLog(ApplicationViewMixin, ListAPIView):
     def get_queryset(self):
         application = self.get_application(self.request, self.kwargs["pk"])
         return application.access_log.select_related("actor_organisation")
+
+    @extend_schema(description="Every access to this application's personal data, oldest first, registry requests "
+                               "included. For the channel that follows the application (a `tson_operator` for a "
+                               "TSON branch's), not for the police.",
+                   responses={200: AccessLogEntrySerializer(many=True),
+                              **problem_responses("not_found", "validation_error")})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class ConsentCallback(APIView):

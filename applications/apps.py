@@ -9,6 +9,8 @@ class ApplicationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from config.api import register_problem_member_choices
+
         from . import (
             representation_cache,
             tasks,  # noqa: F401 -- registers the tasks that services queue by name
@@ -20,6 +22,7 @@ class ApplicationsConfig(AppConfig):
             Consent,
             MonthlyCalculationIndex,
             ServicePolicy,
+            Status,
             StatusChange,
             forget_categories,
             forget_fee,
@@ -36,3 +39,4 @@ class ApplicationsConfig(AppConfig):
                               dispatch_uid=f"forget-application-json-{model.__name__}")
             post_delete.connect(representation_cache.forget_on_change, sender=model,
                                 dispatch_uid=f"forget-application-json-delete-{model.__name__}")
+        register_problem_member_choices("current_status", Status.choices)

@@ -1,47 +1,114 @@
 """The contract's shapes (shared/api-v1.md): thin, no rules here beyond the shape of the input."""
 
+from collections.abc import Mapping
+
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.api import MillisecondDateTimeField
 
 from .access_log import describe_what
 from .iin import validate_iin
-from .models import Application, Centre, PersonalDataAccess, ReplacementReason, Service, ServicePolicy, Status
-from .refusals import refusal_message
+from .models import (
+    Application,
+    Centre,
+    Check,
+    Consent,
+    PersonalDataAccess,
+    PhotoSource,
+    Registry,
+    ReplacementReason,
+    Service,
+    ServicePolicy,
+    Status,
+)
+from .refusals import REFUSALS, refusal_message
+
+EXAM_LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский")]
+REFUSAL_CODES = list(REFUSALS)
+# A failed check's code: a refusal code that the checks give (the officer's refusal is not a check).
+CHECK_CODES = [code for code in REFUSALS if code != "officer_refused"]
+BOOKING_STATUSES = ["booked", "cancelled", "passed", "failed"]
+EXAM_KINDS = ["theory", "practical"]
+LICENCE_STATUSES = ["valid", "replaced", "revoked", "expired"]
 
 
 class ForeignLicenceSerializer(serializers.Serializer):
-    country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": _("Use an ISO 3166-1 alpha-2 code.")})
+    country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": _("Use an ISO 3166-1 alpha-2 code.")},
+                                     help_text="ISO 3166-1 alpha-2.")
     number = serializers.CharField(max_length=40)
     categories = serializers.ListField(child=serializers.CharField(max_length=4), allow_empty=False, max_length=15)
     valid_until = serializers.DateField()
 
 
 class ApplicationCreateSerializer(serializers.Serializer):
+    """A create whose `service` is missing or unknown: its errors, field by field (the variants below do the rest)."""
+
     service = serializers.ChoiceField(choices=Service.choices)
     iin = serializers.CharField(max_length=12, validators=[validate_iin])
-    categories = serializers.ListField(child=serializers.CharField(max_length=4), required=False, max_length=15)
-    replacement_reason = serializers.ChoiceField(choices=ReplacementReason.choices, required=False, allow_null=True)
-    foreign_licence = ForeignLicenceSerializer(required=False, allow_null=True)
 
-    def validate(self, data):
-        service = data["service"]
-        if service != Service.REPLACEMENT and not data.get("categories"):
-            raise serializers.ValidationError({"categories": [serializers.ErrorDetail(
-                _("This field is required."), code="required")]})
-        if service == Service.REPLACEMENT and not data.get("replacement_reason"):
-            raise serializers.ValidationError({"replacement_reason": [serializers.ErrorDetail(
-                _("This field is required."), code="required")]})
-        if service == Service.FOREIGN_EXCHANGE and not data.get("foreign_licence"):
-            raise serializers.ValidationError({"foreign_licence": [serializers.ErrorDetail(
-                _("This field is required."), code="required")]})
-        return data
+
+class _CreateBase(serializers.Serializer):
+    iin = serializers.CharField(max_length=12, validators=[validate_iin], help_text="12 digits, a valid IIN.")
+
+
+def _categories(*, required: bool):
+    return serializers.ListField(
+        child=serializers.CharField(max_length=4), required=required, allow_empty=not required,
+        min_length=1 if required else None, max_length=15,
+        help_text="Category codes (`A`, `B`, `BE`, ...), each with its prerequisite." if required else
+        "May be omitted: then those of the existing licence.")
+
+
+@extend_schema_serializer(component_name="FirstIssueCreate")
+class FirstIssueCreateSerializer(_CreateBase):
+    service = serializers.ChoiceField(choices=[Service.FIRST_ISSUE])
+    categories = _categories(required=True)
+
+
+@extend_schema_serializer(component_name="ReplacementCreate")
+class ReplacementCreateSerializer(_CreateBase):
+    service = serializers.ChoiceField(choices=[Service.REPLACEMENT])
+    categories = _categories(required=False)
+    replacement_reason = serializers.ChoiceField(choices=ReplacementReason.choices)
+
+
+@extend_schema_serializer(component_name="ForeignExchangeCreate")
+class ForeignExchangeCreateSerializer(_CreateBase):
+    service = serializers.ChoiceField(choices=[Service.FOREIGN_EXCHANGE])
+    categories = _categories(required=True)
+    foreign_licence = ForeignLicenceSerializer()
+
+
+CREATE_SERIALIZERS = {Service.FIRST_ISSUE: FirstIssueCreateSerializer, Service.REPLACEMENT: ReplacementCreateSerializer,
+                      Service.FOREIGN_EXCHANGE: ForeignExchangeCreateSerializer}
+
+# One body per service (oneOf, told apart by `service`): a generated client gets a typed model for each, so that a
+# replacement may leave out `categories` while the others cannot.
+ApplicationCreateRequest = PolymorphicProxySerializer(
+    component_name="ApplicationCreate", serializers={str(k): v for k, v in CREATE_SERIALIZERS.items()},
+    resource_type_field_name="service")
+
+
+def application_create_serializer(data) -> serializers.Serializer:
+    """The serializer for this body's service."""
+    service = data.get("service") if isinstance(data, Mapping) else None
+    if not isinstance(service, str):
+        return ApplicationCreateSerializer(data=data)
+    return CREATE_SERIALIZERS.get(service, ApplicationCreateSerializer)(data=data)
 
 
 class ConsentCodeSerializer(serializers.Serializer):
     code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": _("The code is 6 digits.")})
+
+
+class ApplicationListQuerySerializer(serializers.Serializer):
+    """The list's filters (query parameters)."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False, help_text="Only in this status.")
+    iin = serializers.RegexField(r"^\d{12}$", required=False, help_text="Only this person's (12 digits).",
+                                 error_messages={"invalid": _("An IIN is 12 digits.")})
 
 
 def _time(value):
@@ -49,79 +116,115 @@ def _time(value):
 
 
 # Shapes of the nested members, for the OpenAPI schema.
+@extend_schema_serializer(component_name="Check")
 class CheckSchema(serializers.Serializer):
-    registry = serializers.CharField()
-    outcome = serializers.ChoiceField(choices=["pending", "passed", "failed", "error"])
-    code = serializers.CharField(allow_null=True)
+    registry = serializers.ChoiceField(choices=Registry.choices)
+    outcome = serializers.ChoiceField(choices=Check.Outcome.choices)
+    code = serializers.ChoiceField(choices=CHECK_CODES, allow_null=True, help_text="Why it failed; else null.")
     checked_at = MillisecondDateTimeField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="Refusal")
 class RefusalSchema(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.ChoiceField(choices=REFUSAL_CODES,
+                                   help_text="The first failed check in the order of the algorithm, or "
+                                             "`officer_refused`.")
     message = serializers.CharField(help_text="Which step refused and why, in the request's language.")
     decided_at = MillisecondDateTimeField()
 
 
+@extend_schema_serializer(component_name="Slot")
+class SlotSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    centre = serializers.CharField(help_text="The centre's code.")
+    kind = serializers.ChoiceField(choices=EXAM_KINDS)
+    starts_at = MillisecondDateTimeField()
+    categories = serializers.ListField(child=serializers.CharField())
+    capacity = serializers.IntegerField(min_value=1)
+    free = serializers.IntegerField(min_value=0)
+
+
+@extend_schema_serializer(component_name="Booking")
+class BookingSchema(serializers.Serializer):
+    id = serializers.IntegerField()
+    slot = SlotSchema()
+    status = serializers.ChoiceField(choices=BOOKING_STATUSES)
+
+
+@extend_schema_serializer(component_name="ExamAttempt")
 class ExamAttemptSchema(serializers.Serializer):
     at = MillisecondDateTimeField()
     passed = serializers.BooleanField()
     score = serializers.IntegerField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="Exam")
 class ExamSchema(serializers.Serializer):
-    booking = serializers.JSONField(allow_null=True)
+    booking = BookingSchema(allow_null=True, help_text="The active booking; null while none (always, until "
+                                                       "bookings open).")
     attempts = ExamAttemptSchema(many=True)
 
 
+@extend_schema_serializer(component_name="Exams")
 class ExamsSchema(serializers.Serializer):
     theory = ExamSchema()
     practical = ExamSchema()
 
 
+@extend_schema_serializer(component_name="Fee")
 class FeeSchema(serializers.Serializer):
     amount_kzt = serializers.IntegerField()
     paid = serializers.BooleanField()
 
 
+@extend_schema_serializer(component_name="Photo")
 class PhotoSchema(serializers.Serializer):
     captured = serializers.BooleanField()
-    source = serializers.ChoiceField(choices=["tson", "registry"], allow_null=True)
+    source = serializers.ChoiceField(choices=PhotoSource.choices, allow_null=True)
 
 
+# Not "Decision": a generated client names its local variable after the model, and the member is `decision` too.
+@extend_schema_serializer(component_name="OfficerDecision")
 class DecisionSchema(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "refuse"])
     reason_code = serializers.CharField(allow_null=True)
     decided_at = MillisecondDateTimeField()
 
 
+@extend_schema_serializer(component_name="Licence")
 class LicenceSchema(serializers.Serializer):
     number = serializers.CharField()
     categories = serializers.ListField(child=serializers.CharField())
     issued_on = serializers.DateField()
     expires_on = serializers.DateField()
-    status = serializers.ChoiceField(choices=["valid", "replaced", "revoked", "expired"])
-    verification_code = serializers.CharField()
+    status = serializers.ChoiceField(choices=LICENCE_STATUSES)
+    verification_code = serializers.CharField(help_text="The text the card's QR code holds.")
 
 
+@extend_schema_serializer(component_name="HistoryEntry")
 class HistorySchema(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
     at = MillisecondDateTimeField()
 
 
+@extend_schema_serializer(component_name="ConsentState")
 class ConsentSchema(serializers.Serializer):
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=Consent.State.choices)
     granted_at = MillisecondDateTimeField(allow_null=True)
     withdrawn_at = MillisecondDateTimeField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="Actor")
 class ActorSchema(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["registry", "staff", "channel", "citizen", "system"])
+    kind = serializers.ChoiceField(choices=PersonalDataAccess.ActorKind.choices)
     role = serializers.CharField(allow_null=True)
     organisation = serializers.CharField(allow_null=True)
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
-    """The Application of the contract. Reads prefetched relations only: no query per row in a list."""
+    """An application, as the contract (API v1) shapes it. Every member is always sent; `null` where it says."""
+
+    # Reads prefetched relations only: no query per row in a list.
 
     checks = serializers.SerializerMethodField()
     refusal = serializers.SerializerMethodField()
@@ -132,7 +235,12 @@ class ApplicationSerializer(serializers.ModelSerializer):
     licence = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
     consent = serializers.SerializerMethodField()
-    pickup_tson = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    foreign_licence = ForeignLicenceSerializer(read_only=True, allow_null=True)
+    pickup_tson = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                               help_text="The centre's code; null before submit.")
+    language = serializers.SerializerMethodField()
     created_at = MillisecondDateTimeField(read_only=True)
     updated_at = MillisecondDateTimeField(read_only=True)
 
@@ -141,6 +249,14 @@ class ApplicationSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "service", "channel", "status", "iin", "categories", "replacement_reason",
                   "foreign_licence", "checks", "refusal", "exams", "fee", "photo", "decision", "licence", "history",
                   "consent", "pickup_tson", "language", "created_at", "updated_at"]
+        # A response shape: everything in it is always sent, so the schema marks every member required.
+        read_only_fields = fields
+        extra_kwargs = {"number": {"help_text": "Assigned on submit; null before."}}
+
+    @extend_schema_field(serializers.ChoiceField(choices=EXAM_LANGUAGES, allow_null=True,
+                                                 help_text="The exam language; null before submit."))
+    def get_language(self, application):
+        return application.language or None
 
     @extend_schema_field(CheckSchema(many=True))
     def get_checks(self, application):
@@ -195,6 +311,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
                 "withdrawn_at": _time(consent.withdrawn_at)}
 
 
+@extend_schema_serializer(component_name="AccessLogEntry")
 class AccessLogEntrySerializer(serializers.ModelSerializer):
     at = MillisecondDateTimeField()
     actor = serializers.SerializerMethodField()
@@ -211,7 +328,8 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
         organisation = entry.actor_organisation.name if entry.actor_organisation_id else None
         return {"kind": entry.actor_kind, "role": entry.role or None, "organisation": organisation}
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="For a registry request: which registry "
+                                                                           "(a check's registry, or `sms`)."))
     def get_registry(self, entry):
         return entry.registry or None
 
@@ -227,8 +345,8 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
 class SubmitSerializer(serializers.Serializer):
     phone = serializers.RegexField(r"^\+7\d{10}$", error_messages={"invalid": _("Use +7 and 10 digits.")})
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=[("kk", "Қазақша"), ("ru", "Русский")])
-    pickup_tson = serializers.SlugField(max_length=32)
+    language = serializers.ChoiceField(choices=EXAM_LANGUAGES, help_text="The exam language.")
+    pickup_tson = serializers.SlugField(max_length=32, help_text="The code of a centre that offers `tson`.")
 
 
 class CentreSerializer(serializers.ModelSerializer):

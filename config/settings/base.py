@@ -231,10 +231,41 @@ API_RATE_ANONYMOUS = env.str("API_RATE_ANONYMOUS", default="600/min")
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kuälik API",
-    "DESCRIPTION": "Online driver's licences: the API for partner channels and staff systems.",
+    "DESCRIPTION": (
+        "Online driver's licences: the API for partner channels and staff systems. Errors are RFC 9457 problem "
+        "details (`application/problem+json`) with a stable `code`. Human text follows `Accept-Language` "
+        "(`kk`, `ru`, `en`; default `kk`). A resource the caller may not see, or a step its role may not take, is "
+        "`404 not_found`, never `403`. Staff reads of personal data are logged in the application's access log: "
+        "every application a staff list shows counts as read."),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",  # `type: [..., "null"]` instead of `nullable`, which strict validators and clients read
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",  # operation ids and tags from the path after it, whatever else is mounted
+    # The same schema in every language: no labels of the (translated) choices or model fields in it.
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.tidy_schema"],
+    # Stable enum names for generated clients, whatever field the values appear in.
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceEnum": "applications.models.Service",
+        "FirstIssueServiceEnum": ["first_issue"],
+        "ReplacementServiceEnum": ["replacement"],
+        "ForeignExchangeServiceEnum": ["foreign_exchange"],
+        "ChannelEnum": "applications.models.Channel",
+        "ApplicationStatusEnum": "applications.models.Status",
+        "ReplacementReasonEnum": "applications.models.ReplacementReason",
+        "RegistryEnum": "applications.models.Registry",
+        "CheckOutcomeEnum": "applications.models.Check.Outcome",
+        "CheckCodeEnum": "applications.serializers.CHECK_CODES",
+        "RefusalCodeEnum": "applications.serializers.REFUSAL_CODES",
+        "ConsentStateEnum": "applications.models.Consent.State",
+        "PhotoSourceEnum": "applications.models.PhotoSource",
+        "ExamLanguageEnum": "applications.serializers.EXAM_LANGUAGES",
+        "ExamKindEnum": "applications.serializers.EXAM_KINDS",
+        "BookingStatusEnum": "applications.serializers.BOOKING_STATUSES",
+        "LicenceStatusEnum": "applications.serializers.LICENCE_STATUSES",
+        "ActorKindEnum": "applications.models.PersonalDataAccess.ActorKind",
+        "ProblemCodeEnum": "config.api.PROBLEM_CODES",
+    },
 }
 
 LOGGING = {

@@ -11,7 +11,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from config.api import CursorPagination, problem
+from config.api import CursorPagination, problem, problem_responses
 
 from .models import SandboxSms, local_iso
 
@@ -41,7 +41,11 @@ def phone_from_query(value: str) -> str:
     return f"+{phone}" if phone.isdigit() else phone
 
 
-@extend_schema(parameters=[OpenApiParameter("phone", str, required=True, description="+7 and 10 digits")])
+@extend_schema(
+    parameters=[OpenApiParameter("phone", {"type": "string", "pattern": r"^\+7\d{10}$"}, required=True,
+                                 description="+7 and 10 digits")],
+    responses={200: SandboxSmsSerializer(many=True), **problem_responses(
+        "missing_field", "validation_error", authenticated=False, throttled=False)})
 class SmsOutboxView(ListAPIView):
     """The SMS the sandbox gateway has sent to one phone, newest first."""
 

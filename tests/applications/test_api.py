@@ -253,30 +253,112 @@ def test_listing_does_not_query_per_application():
     assert len(many) == len(few)
 
 
-ENDPOINTS = [
-    ("get", "/api/v1/applications/{id}"),
-    ("post", "/api/v1/applications/{id}/consent"),
-    ("post", "/api/v1/applications/{id}/consent/resend"),
-    ("post", "/api/v1/applications/{id}/consent/withdraw"),
-    ("post", "/api/v1/applications/{id}/submit"),
-    ("post", "/api/v1/applications/{id}/cancel"),
-    ("get", "/api/v1/applications/{id}/access-log"),
+# --- rights: every endpoint x every kind of caller (applications/rights.py) ---------------------------------
+
+SUBMIT_FORM = {"phone": "+77010000001", "language": "kk", "pickup_tson": "rights-tson"}
+
+# endpoint: (method, path, body). `{id}` is the target application; a create's body depends on the caller.
+ENDPOINTS = {
+    "list": ("get", "/api/v1/applications", None),
+    "create": ("post", "/api/v1/applications", "create"),
+    "read": ("get", "/api/v1/applications/{id}", None),
+    "confirm": ("post", "/api/v1/applications/{id}/consent", {"code": "123456"}),
+    "resend": ("post", "/api/v1/applications/{id}/consent/resend", None),
+    "withdraw": ("post", "/api/v1/applications/{id}/consent/withdraw", None),
+    "submit": ("post", "/api/v1/applications/{id}/submit", SUBMIT_FORM),
+    "cancel": ("post", "/api/v1/applications/{id}/cancel", None),
+    "access_log": ("get", "/api/v1/applications/{id}/access-log", None),
+    "centres": ("get", "/api/v1/centres", None),
+    "sandbox_sms": ("get", "/api/v1/sandbox/sms?phone=%2B77010000001", None),
+}
+
+CALLERS = ["anonymous", "citizen_token", "owner", "other_organisation", "tson_operator", "examiner",
+           "police_officer", "admin"]
+
+# (endpoint, target) -> the status each caller gets, in the order of CALLERS. The target is the application the
+# path names: "channel" (brought in by the owner's organisation) or "branch" (a foreign-licence exchange opened at
+# a TSON branch by another operator). A step that reaches the business logic answers as the rules say (a code was
+# never sent: 409); a step outside the caller's rights is 404, whatever the application.
+RIGHTS = {
+    #                          anon  citizen owner other  operator examiner police admin
+    ("list", None):            (401, 401,    200,  200,   200,     404,     200,   404),
+    ("create", None):          (401, 401,    201,  201,   201,     404,     404,   404),
+    ("read", "channel"):       (401, 401,    200,  404,   200,     404,     200,   404),
+    ("read", "branch"):        (401, 401,    404,  404,   200,     404,     200,   404),
+    ("confirm", "channel"):    (401, 401,    409,  404,   404,     404,     404,   404),
+    ("confirm", "branch"):     (401, 401,    404,  404,   409,     404,     404,   404),
+    ("resend", "channel"):     (401, 401,    409,  404,   404,     404,     404,   404),
+    ("resend", "branch"):      (401, 401,    404,  404,   409,     404,     404,   404),
+    ("withdraw", "channel"):   (401, 401,    200,  404,   404,     404,     404,   404),
+    ("withdraw", "branch"):    (401, 401,    404,  404,   200,     404,     404,   404),
+    ("submit", "channel"):     (401, 401,    409,  404,   404,     404,     404,   404),
+    ("submit", "branch"):      (401, 401,    404,  404,   409,     404,     404,   404),
+    ("cancel", "channel"):     (401, 401,    200,  404,   404,     404,     404,   404),
+    ("cancel", "branch"):      (401, 401,    404,  404,   200,     404,     404,   404),
+    ("access_log", "channel"): (401, 401,    200,  404,   404,     404,     404,   404),
+    ("access_log", "branch"):  (401, 401,    404,  404,   200,     404,     404,   404),
+    ("centres", None):         (200, 200,    200,  200,   200,     200,     200,   200),
+    ("sandbox_sms", None):     (200, 200,    200,  200,   200,     200,     200,   200),
+}
+
+CHANNEL_KINDS = ["egov_mobile", "tson_mobile", "bank", "driving_school"]
+
+RIGHTS_CASES = [
+    pytest.param(endpoint, target, caller, kind, expected[CALLERS.index(caller)],
+                 id=f"{endpoint}-{target or 'none'}-{caller}{'-' + kind if caller == 'owner' else ''}")
+    for (endpoint, target), expected in RIGHTS.items() for caller in CALLERS
+    for kind in (CHANNEL_KINDS if caller == "owner" else ["bank"])
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_another_organisations_application_is_404_on_every_endpoint(method, path):
-    application = ApplicationFactory()
-    response = getattr(client_for(), method)(path.format(id=application.pk), {}, format="json")
-    assert_problem(response, 404, "not_found")
-    assert Application.objects.get(pk=application.pk).status == Status.CONSENT_PENDING
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_an_examiner_sees_no_application(method, path):
-    application = ApplicationFactory()
-    response = getattr(staff_client(Role.EXAMINER), method)(path.format(id=application.pk), {}, format="json")
-    assert_problem(response, 404, "not_found")
+def caller_client(caller: str, organisation) -> APIClient:
+    if caller == "anonymous":
+        return APIClient()
+    if caller == "citizen_token":
+        return token_client(StaffFactory(role=Role.CITIZEN))
+    if caller == "owner":
+        return client_for(organisation)
+    if caller == "other_organisation":
+        return client_for(OrganisationFactory(channel=organisation.channel))
+    return staff_client({"tson_operator": Role.TSON_OPERATOR, "examiner": Role.EXAMINER,
+                         "police_officer": Role.POLICE_OFFICER, "admin": Role.ADMIN}[caller])
+
+
+def create_body(caller: str) -> dict:
+    if caller == "tson_operator":
+        return {"service": "foreign_exchange", "iin": make_iin(), "categories": ["B"],
+                "foreign_licence": {"country": "DE", "number": "X1", "categories": ["B"], "valid_until": "2030-01-01"}}
+    return {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+
+
+@pytest.mark.parametrize(("endpoint", "target", "caller", "kind", "expected"), RIGHTS_CASES)
+def test_each_role_takes_only_the_steps_the_contract_gives_it(endpoint, target, caller, kind, expected):
+    CentreFactory(code="rights-tson")
+    organisation = OrganisationFactory(channel=kind)
+    applications = {  # opened as the contract says, each consent request made and its code not yet sent
+        "channel": Application.objects.get(pk=create(client_for(organisation)).json()["id"]),
+        "branch": Application.objects.get(pk=create(staff_client(Role.TSON_OPERATOR), create_body("tson_operator"))
+                                          .json()["id"]),
+    }
+    method, path, body = ENDPOINTS[endpoint]
+    target_application = applications.get(target)
+    url = path.format(id=target_application.pk if target_application else "")
+    body = create_body(caller) if body == "create" else body
+    response = getattr(caller_client(caller, organisation), method)(url, body, format="json",
+                                                                     HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == expected, response.content
+    if expected in (401, 404):
+        assert_problem(response, expected, {401: "not_authenticated", 404: "not_found"}[expected])
+    if target_application is not None and expected in (401, 404):
+        unchanged = Application.objects.select_related("consent").get(pk=target_application.pk)
+        assert (unchanged.status, unchanged.consent.state, unchanged.consent.withdrawn_at) == (
+            Status.CONSENT_PENDING, "requested", None)
 
 
 @pytest.mark.parametrize("role", [Role.TSON_OPERATOR, Role.POLICE_OFFICER])
@@ -286,6 +368,71 @@ def test_handling_staff_read_any_application_and_the_read_is_logged(role):
     assert response.status_code == 200
     entry = application.access_log.get()
     assert (entry.actor_kind, entry.role, entry.purpose) == ("staff", role, "case_handling")
+
+
+@pytest.mark.parametrize("role", [Role.TSON_OPERATOR, Role.POLICE_OFFICER])
+def test_every_application_a_staff_list_shows_is_logged_in_one_insert(role):
+    shown = [ApplicationFactory() for _ in range(3)]
+    client = staff_client(role)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/api/v1/applications", {"page_size": 2}).json()
+    inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT") and "personaldataaccess" in q["sql"]]
+    assert len(inserts) == 1
+    first_page = {a["id"] for a in body["results"]}
+    logged = {str(a.pk) for a in shown if a.access_log.filter(actor_kind="staff", role=role).exists()}
+    assert logged == first_page and len(first_page) == 2
+    client.get(body["next"])
+    assert all(a.access_log.filter(actor_kind="staff").count() == 1 for a in shown)
+
+
+def test_a_channels_list_writes_nothing_to_the_access_log():
+    organisation = OrganisationFactory()
+    application = ApplicationFactory(organisation=organisation)
+    assert client_for(organisation).get("/api/v1/applications").status_code == 200
+    assert not application.access_log.exists()
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"page_size": "null"}, "page_size"), ({"page_size": "ten"}, "page_size"), ({"page_size": "0"}, "page_size"),
+    ({"page_size": "201"}, "page_size"), ({"page_size": ""}, "page_size"), ({"cursor": "garbage"}, "cursor"),
+    ({"status": "approvedish"}, "status"), ({"iin": "12345"}, "iin"),
+])
+def test_a_list_query_that_is_not_valid_is_400_naming_it(query, field):
+    body = assert_problem(client_for().get("/api/v1/applications", query), 400, "validation_error")
+    assert field in body["errors"]
+
+
+def test_page_size_within_bounds_is_honoured():
+    organisation = OrganisationFactory()
+    for _ in range(3):
+        ApplicationFactory(organisation=organisation)
+    client = client_for(organisation)
+    assert len(client.get("/api/v1/applications", {"page_size": "200"}).json()["results"]) == 3
+    assert len(client.get("/api/v1/applications", {"page_size": "1"}).json()["results"]) == 1
+
+
+def test_a_not_found_does_not_hold_the_key_against_another_application():
+    organisation = OrganisationFactory()
+    client, key = client_for(organisation), str(uuid.uuid4())
+    unseen = ApplicationFactory()  # another organisation's
+    mine = ApplicationFactory(organisation=organisation)
+    assert_problem(client.post(f"/api/v1/applications/{unseen.pk}/cancel", HTTP_IDEMPOTENCY_KEY=key), 404,
+                   "not_found")
+    response = client.post(f"/api/v1/applications/{mine.pk}/cancel", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert_problem(client.post(f"/api/v1/applications/{unseen.pk}/cancel", HTTP_IDEMPOTENCY_KEY=key), 422,
+                   "idempotency_key_reused")  # once the key has an answer, it is that request's
+
+
+def test_a_body_for_a_replacement_may_leave_out_the_categories_but_a_first_issue_may_not():
+    client = client_for()
+    missing = assert_problem(create(client, {"service": "first_issue", "iin": make_iin(), "categories": []}), 400,
+                             "missing_field")
+    assert "categories" in missing["errors"]
+    replacement = create(client, {"service": "replacement", "iin": make_iin(), "replacement_reason": "loss"})
+    assert replacement.status_code == 201, replacement.content
+    unknown = assert_problem(create(client, {"service": "renewal", "iin": make_iin()}), 400, "validation_error")
+    assert "service" in unknown["errors"]
 
 
 def test_credentials_are_required():
@@ -298,6 +445,7 @@ def test_credentials_are_required():
 def test_wrong_method_unknown_url_and_wrong_media_type_are_problems():
     client = client_for()
     assert_problem(client.delete("/api/v1/applications"), 405, "method_not_allowed")
+    assert_problem(APIClient().delete("/api/v1/applications"), 401, "not_authenticated")
     assert_problem(client.get("/api/v1/no-such-thing"), 404, "not_found")
     response = client.post("/api/v1/applications", "service=first_issue", content_type="text/plain",
                            HTTP_IDEMPOTENCY_KEY="k1")
@@ -412,10 +560,16 @@ def test_centres_are_public_and_say_what_they_offer():
     assert body["next"] is None
 
 
-def test_the_schema_is_served():
-    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert response.status_code == 200
-    assert "/api/v1/applications/{id}/submit" in response.json()["paths"]
+def test_the_schema_is_served_and_is_the_same_in_every_language():
+    def served(language):
+        response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json",
+                                   HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        return response.json()
+
+    schema = served("kk")
+    assert schema["openapi"] == "3.1.0" and "/api/v1/applications/{id}/submit" in schema["paths"]
+    assert served("ru") == served("en") == schema
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(settings):
