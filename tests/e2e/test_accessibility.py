@@ -1,7 +1,8 @@
 """Accessibility as GOV.UK asks it (WCAG 2.2 AA): axe-core over every portal page, in kk, ru and en, at 320 and
 1280 px, with no sideways scroll at 320 px and every control reached by the keyboard with its focus shown.
 
-Pages are data (PAGES): a staff page is one more `Screen` whose `who` names a session that `build_world` signs in.
+Pages are data: a staff page is one more `Screen` appended to PAGES, whose `who` names a session that a function
+appended to WORLD_EXTRAS signs in (with `signed_in(world, who, user)`) and whose `path` finds its ids in the World.
 """
 
 import re
@@ -47,6 +48,7 @@ class World:
 class Screen:
     name: str
     path: Callable[[World], str]
+    shows: str  # a selector found only in the state under test: the page checked is the page meant
     who: str | None = None  # a key of World.sessions; None: not signed in
     act: Callable[["object", World], None] | None = None  # brings the page to the state under test
 
@@ -81,40 +83,54 @@ def _ask_for_a_sign_in_code(page, world):
 
 
 PAGES: list[Screen] = [
-    Screen("home", lambda w: "/"),
-    Screen("foreign exchange", lambda w: "/apply/foreign_exchange/"),
-    Screen("sign in", lambda w: "/signin/"),
-    Screen("sign in, with an error", lambda w: "/signin/", act=_submit),
-    Screen("sign-in code", lambda w: "/signin/", act=_ask_for_a_sign_in_code),
-    Screen("not found", lambda w: "/no-such-page/"),
-    Screen("apply: categories", lambda w: "/apply/first_issue/", "applicant"),
-    Screen("apply: categories, with an error", lambda w: "/apply/first_issue/", "applicant", _submit),
-    Screen("apply: check answers", lambda w: "/apply/first_issue/", "applicant", _choose_b_and_continue),
-    Screen("replace: reason, with an error", lambda w: "/apply/replacement/", "applicant", _submit),
-    Screen("replace: check answers", lambda w: "/apply/replacement/", "applicant", _choose_loss_and_continue),
-    Screen("consent: code sent", lambda w: w.application("consent pending", "consent/"), "applicant"),
-    Screen("consent: wrong code", lambda w: w.application("consent pending", "consent/"), "applicant",
-           _wrong_consent_code),
-    Screen("consent: code on its way", lambda w: w.application("code on its way", "consent/"), "waiting"),
-    Screen("application: consent pending", lambda w: w.application("consent pending"), "applicant"),
-    Screen("application: refused on several checks", lambda w: w.application("refused"), "applicant"),
-    Screen("application: cancelled", lambda w: w.application("cancelled"), "applicant"),
-    Screen("application: a registry is down", lambda w: w.application("registry down"), "outage"),
-    Screen("application: eligible", lambda w: w.application("eligible"), "eligible"),
-    Screen("application form", lambda w: w.application("eligible", "form/"), "eligible"),
-    Screen("application form, with errors", lambda w: w.application("eligible", "form/"), "eligible", _submit),
-    Screen("cancel: confirmation", lambda w: w.application("eligible", "cancel/"), "eligible"),
-    Screen("application: submitted, with a number", lambda w: w.application("submitted"), "submitted"),
-    Screen("application: a bank's, seen by the citizen", lambda w: w.application("bank's"), "bank customer"),
-    Screen("my applications", lambda w: "/my/applications/", "applicant"),
-    Screen("who accessed my data", lambda w: "/my/access-log/", "applicant"),
+    Screen("home", lambda w: "/", ".service-list"),
+    Screen("foreign exchange", lambda w: "/apply/foreign_exchange/", "main .back-link"),
+    Screen("sign in", lambda w: "/signin/", "#id_iin"),
+    Screen("sign in, with an error", lambda w: "/signin/", ".error-summary", act=_submit),
+    Screen("sign-in code", lambda w: "/signin/", "#id_code", act=_ask_for_a_sign_in_code),
+    Screen("not found", lambda w: "/no-such-page/", "main a[href='/']"),
+    Screen("apply: categories", lambda w: "/apply/first_issue/", "input[value=B]", "applicant"),
+    Screen("apply: categories, with an error", lambda w: "/apply/first_issue/",
+           ".error-summary a[href='#id_categories_0']", "applicant", _submit),
+    Screen("apply: check answers", lambda w: "/apply/first_issue/", ".registry-list", "applicant",
+           _choose_b_and_continue),
+    Screen("replace: reason, with an error", lambda w: "/apply/replacement/", ".error-summary", "applicant", _submit),
+    Screen("replace: check answers", lambda w: "/apply/replacement/", ".registry-list", "applicant",
+           _choose_loss_and_continue),
+    Screen("consent: code sent", lambda w: w.application("consent pending", "consent/"), "#id_code", "applicant"),
+    Screen("consent: wrong code", lambda w: w.application("consent pending", "consent/"), "#id_code_error",
+           "applicant", _wrong_consent_code),
+    Screen("consent: code on its way", lambda w: w.application("code on its way", "consent/"),
+           "main form[method=get] button", "waiting"),
+    Screen("application: consent pending", lambda w: w.application("consent pending"), "a[href$='/consent/']",
+           "applicant"),
+    Screen("application: refused on several checks", lambda w: w.application("refused"),
+           "[data-testid=refusal] section:nth-of-type(3)", "applicant"),
+    Screen("application: cancelled", lambda w: w.application("cancelled"), ".status-cancelled", "applicant"),
+    Screen("application: a registry is down", lambda w: w.application("registry down"), "[data-testid=waiting]",
+           "outage"),
+    Screen("application: eligible", lambda w: w.application("eligible"), "a[href$='/form/']", "eligible"),
+    Screen("application form", lambda w: w.application("eligible", "form/"), "#id_pickup_tson", "eligible"),
+    Screen("application form, with errors", lambda w: w.application("eligible", "form/"), "#id_phone_error",
+           "eligible", _submit),
+    Screen("cancel: confirmation", lambda w: w.application("eligible", "cancel/"), "main form .button--warning",
+           "eligible"),
+    Screen("application: submitted, with a number", lambda w: w.application("submitted"), "[data-testid=next-step]",
+           "submitted"),
+    Screen("application: a bank's, seen by the citizen", lambda w: w.application("bank's"), "[data-testid=channel]",
+           "bank customer"),
+    Screen("my applications", lambda w: "/my/applications/", ".card:nth-of-type(3)", "applicant"),
+    Screen("who accessed my data", lambda w: "/my/access-log/", ".access-entry", "applicant"),
 ]
+
+# Functions that add to the world what further pages need (staff users and what they work on).
+WORLD_EXTRAS: list[Callable[[World, Sandbox], None]] = []
 
 
 # --- the world the pages show ---------------------------------------------------------------------------------
 
 
-def _signed_in(world: World, who: str, user: User) -> None:
+def signed_in(world: World, who: str, user: User) -> None:
     client = Client()
     client.force_login(user)
     world.sessions[who] = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -124,7 +140,7 @@ def _citizen(sandbox: Sandbox, world: World, who: str, **facts) -> tuple[dict, U
     person = sandbox.add(**facts)
     world.people[who] = person
     user = User.objects.create(username=f"iin-{person['iin']}", iin=person["iin"], role=Role.CITIZEN)
-    _signed_in(world, who, user)
+    signed_in(world, who, user)
     return person, user
 
 
@@ -190,6 +206,8 @@ def build_world(sandbox: Sandbox, live_server, monkeypatch) -> World:
                                                      organisation=OrganisationFactory(name="Halyk Bank"))
     bank = ChannelClient(api_key)
     world.applications["bank's"] = str(_consent(_open(bank, person), sandbox, person, bank).pk)
+    for extra in WORLD_EXTRAS:
+        extra(world, sandbox)
     return world
 
 
@@ -286,6 +304,8 @@ def test_every_portal_page_passes_axe_at_320_and_1280_px(language, browser, sand
                     screen.act(page, world)
                 where = f"{screen.name} [{language}, {width} px]"
                 assert page.locator("html").get_attribute("lang") == language, where
+                assert page.locator(screen.shows).count() >= 1, f"{where}: not the page meant ({page.url})"
+                assert page.locator("h1").count() == 1, f"{where}: not one h1"
                 problems += [f"{where}: {problem}" for problem in axe_problems(page, axe)]
                 if width == 320:
                     if page.evaluate("() => document.scrollingElement.scrollWidth "
