@@ -1,6 +1,8 @@
-"""One Chromium for the whole run (Debian's, driven by Playwright); each test gets fresh contexts of its own."""
+"""Debian's Chromium driven by Playwright, one per test.
 
-import os
+Not one per session: while Playwright's sync API runs, Django's database connections live in another context, so
+a transactional test set up meanwhile would not get its serialized rows (the seeded categories) back.
+"""
 
 import pytest
 
@@ -8,12 +10,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; Django's ORM calls from the tests are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         yield browser
