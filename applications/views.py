@@ -38,6 +38,9 @@ from .refusals import refused_checks
 PORTAL_SOURCES = {"egov_portal": Channel.EGOV_PORTAL, "egov_mobile": Channel.EGOV_MOBILE}
 SERVICES = {Service.FIRST_ISSUE, Service.REPLACEMENT, Service.FOREIGN_EXCHANGE}
 WAITING_STATUSES = (Status.CONSENT_PENDING, Status.CHECKS_RUNNING)
+# Once the number is assigned the page says what comes next, up to the card waiting at the TSON.
+NEXT_STEP_STATUSES = (Status.THEORY_EXAM, Status.PRACTICAL_EXAM, Status.FORMALIZATION, Status.UNDER_REVIEW,
+                      Status.APPROVED, Status.PRINTED)
 
 
 def citizen_required(view):
@@ -206,6 +209,7 @@ def application_detail(request, pk):
     context = {
         "application": application, "version": version, "may_act": may_act,
         "waiting": application.status in WAITING_STATUSES,
+        "says_next_step": application.status in NEXT_STEP_STATUSES,
         "refused_checks": refused_checks(application) if application.status == Status.REFUSED else [],
         "check_rows": _check_rows(application),
         "unavailable_since": _unavailable_since(application),
