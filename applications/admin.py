@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from solo.admin import SingletonModelAdmin
 
 from .models import (
@@ -42,9 +43,15 @@ class ForeignLicenceCountryAdmin(admin.ModelAdmin):
 
 @admin.register(Centre)
 class CentreAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "city", "offers_tson", "offers_exams", "is_active")
+    list_display = ("code", "name", "name_ru", "name_en", "city", "offers_tson", "offers_exams", "is_active")
     list_filter = ("city", "offers_tson", "offers_exams", "is_active")
-    search_fields = ("code", "name", "city", "address")
+    search_fields = ("code", "name", "name_ru", "name_en", "city", "address", "address_ru", "address_en")
+    fieldsets = [
+        (None, {"fields": ["code", "offers_tson", "offers_exams", "is_active"]}),
+        (_("Kazakh"), {"fields": ["name", "city", "address"]}),
+        (_("Russian"), {"fields": ["name_ru", "city_ru", "address_ru"]}),
+        (_("English"), {"fields": ["name_en", "city_en", "address_en"]}),
+    ]
 
 
 class StatusChangeInline(admin.TabularInline):

@@ -5,11 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import CodeForm  # noqa: F401  (the consent page's code field is the sign-in one)
 
-from .models import Category, Centre, ReplacementReason
+from .category_names import category_label
+from .models import Application, Category, Centre, ReplacementReason
 
 
 def category_choices():
-    return [(code, code) for code in Category.objects.filter(is_issued=True).values_list("code", flat=True)]
+    codes = Category.objects.filter(is_issued=True).values_list("code", flat=True)
+    return [(code, category_label(code)) for code in codes]
 
 
 class CategoriesForm(forms.Form):
@@ -28,17 +30,27 @@ class ReplacementForm(forms.Form):
                                            error_messages={"required": _("Choose the reason.")})
 
 
+class PickupCentreField(forms.ModelChoiceField):
+    """A TSON by its name and city in the reader's language; the code is only the submitted value."""
+
+    def label_from_instance(self, centre: Centre) -> str:
+        return f"{centre.name_in()}, {centre.city_in()}"
+
+
 class ApplicationDetailsForm(forms.Form):
     phone = forms.RegexField(r"^\+7\d{10}$", label=_("Mobile phone"), help_text=_("+7 and 10 digits."),
                              error_messages={"invalid": _("Enter the phone as +7 and 10 digits.")},
                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
-    email = forms.EmailField(label=_("Email (optional)"), required=False)
+    email = forms.EmailField(label=_("Email (optional)"), required=False,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     language = forms.ChoiceField(label=_("Language of the exams"), choices=[("kk", "Қазақ тілі"), ("ru", "Русский")],
                                  widget=forms.RadioSelect, error_messages={"required": _("Choose a language.")})
-    pickup_tson = forms.ModelChoiceField(label=_("Where will you collect the licence?"), to_field_name="code",
-                                         queryset=Centre.objects.none(), empty_label=_("Choose a TSON"),
-                                         error_messages={"required": _("Choose a TSON.")})
+    pickup_tson = PickupCentreField(label=_("Where will you collect the licence?"), to_field_name="code",
+                                    queryset=Centre.objects.none(), empty_label=_("Choose a TSON"),
+                                    error_messages={"required": _("Choose a TSON.")})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, application: Application, **kwargs):
         super().__init__(*args, **kwargs)
+        if not application.has_exams:
+            del self.fields["language"]  # a replacement has no exams, so no exam language to ask
         self.fields["pickup_tson"].queryset = Centre.objects.filter(is_active=True, offers_tson=True)

@@ -1,12 +1,14 @@
 """Why an application was refused, in the citizen's language: which step refused, why, and what to do next."""
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Registry
+from .models import Application, Check, Registry
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,57 @@ def refusal_message(code: str) -> str:
     return _("Step %(step)d, %(name)s: %(reason)s What you can do: %(next)s") % {
         "step": refusal.step, "name": refusal.step_name, "reason": refusal.reason, "next": refusal.next_step,
     }
+
+
+@dataclass(frozen=True)
+class RefusedCheck:
+    """One failed check as the refusal page shows it: the step, why, the registry's own facts, what to do."""
+
+    step: int
+    step_name: str
+    reason: str
+    next_step: str
+    details: list[str] = field(default_factory=list)
+    offer_replacement: bool = False
+
+
+def _date(value: str) -> str:
+    return datetime.date.fromisoformat(value).strftime("%d.%m.%Y")
+
+
+def _details(code: str, facts: dict) -> list[str]:
+    """The facts the registry gave that tell the citizen when, or what, to change."""
+    if code == "exam_ban" and facts.get("until"):
+        return [_("The ban ends on %(date)s.") % {"date": _date(facts["until"])}]
+    if code == "licence_deprived" and facts.get("until"):
+        return [_("The deprivation ends on %(date)s.") % {"date": _date(facts["until"])}]
+    if code == "underage":
+        return [_("Category %(category)s is issued from the age of %(age)d.")
+                % {"category": item["category"], "age": item["minimum_age"]} for item in facts.get("underage", [])]
+    if code == "medical_certificate_missing" and facts.get("valid_until"):
+        valid_until = datetime.date.fromisoformat(facts["valid_until"])
+        if valid_until < timezone.localdate():
+            return [_("Your certificate was valid until %(date)s.") % {"date": _date(facts["valid_until"])}]
+    return []
+
+
+def refused_checks(application: Application) -> list[RefusedCheck]:
+    """Every reason the application was refused, in the order of the algorithm: each failed check, or the
+    officer's decision. The contract's `refusal.code` is the first of them."""
+    failed = sorted((check for check in application.checks.all() if check.outcome == Check.Outcome.FAILED),
+                    key=lambda check: check.position)
+    codes = [check.code for check in failed]
+    if application.refusal_code and application.refusal_code not in codes:
+        failed = [Check(code=application.refusal_code, facts={}), *failed]
+    shown = []
+    for check in failed:
+        refusal = REFUSALS.get(check.code)
+        if refusal is None:
+            shown.append(RefusedCheck(0, "", _("The application was refused (%(code)s).") % {"code": check.code}, ""))
+            continue
+        details = _details(check.code, check.facts or {})
+        if check.code == "officer_refused" and application.refusal_comment:
+            details.append(_("The officer's comment: %(comment)s") % {"comment": application.refusal_comment})
+        shown.append(RefusedCheck(refusal.step, str(refusal.step_name), str(refusal.reason), str(refusal.next_step),
+                                  details, offer_replacement=check.code == "licence_exists"))
+    return shown

@@ -350,6 +350,9 @@ class SubmitSerializer(serializers.Serializer):
 
 
 class CentreSerializer(serializers.ModelSerializer):
+    # In the request's language (Accept-Language); the Kazakh name where no translation is filled in.
+    name = serializers.CharField(source="name_in", read_only=True, help_text="In the request's language.")
+    city = serializers.CharField(source="city_in", read_only=True, help_text="In the request's language.")
     services = serializers.ListField(child=serializers.ChoiceField(choices=["tson", "exams"]), read_only=True)
 
     class Meta:

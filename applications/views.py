@@ -1,35 +1,46 @@
 """The citizen portal: apply, consent, follow the checks, fill the form, get the number. Thin over services."""
 
+import hashlib
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from accounts.models import Role
 from config.languages import current_language
 
-from . import services
+from . import selectors, services
 from .access_log import describe_what
+from .category_names import category_labels
 from .forms import ApplicationDetailsForm, CategoriesForm, CodeForm, ReplacementForm
 from .models import (
+    FINAL_STATUSES,
     Application,
     Channel,
+    Check,
     Consent,
     PersonalDataAccess,
     Registry,
     ReplacementReason,
     Service,
+    ServicePolicy,
     Status,
-    StatusChange,
 )
-from .refusals import refusal_message
+from .refusals import refused_checks
+from .services.checks import applicable_registries
 
 PORTAL_SOURCES = {"egov_portal": Channel.EGOV_PORTAL, "egov_mobile": Channel.EGOV_MOBILE}
 SERVICES = {Service.FIRST_ISSUE, Service.REPLACEMENT, Service.FOREIGN_EXCHANGE}
+WAITING_STATUSES = (Status.CONSENT_PENDING, Status.CHECKS_RUNNING)
+# Once the number is assigned the page says what comes next, up to the card waiting at the TSON.
+NEXT_STEP_STATUSES = (Status.THEORY_EXAM, Status.PRACTICAL_EXAM, Status.FORMALIZATION, Status.UNDER_REVIEW,
+                      Status.APPROVED, Status.PRINTED)
 
 
 def citizen_required(view):
@@ -45,12 +56,11 @@ def citizen_required(view):
     return wrapper
 
 
-def own_application(request, pk) -> Application:
-    """The signed-in citizen's own application; anyone else's does not exist (404)."""
-    application = (Application.objects.select_related("consent", "pickup_tson")
-                   .prefetch_related("checks", Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")))
-                   .filter(pk=pk, citizen=request.user).first())
-    if application is None:
+def own_application(request, pk, *, to_act: bool = False) -> Application:
+    """One of the signed-in citizen's applications; anyone else's does not exist (404). With `to_act`, only one
+    the citizen opened here: the steps of an application a channel opened for them stay with that channel."""
+    application = selectors.application_for_citizen(request.user, pk)
+    if application is None or (to_act and not selectors.citizen_may_act(application, request.user)):
         raise Http404
     return application
 
@@ -73,7 +83,7 @@ def apply_choose(request, service):
     form_class = CategoriesForm if service == Service.FIRST_ISSUE else ReplacementForm
     draft = request.session.get("draft", {})
     initial = draft if draft.get("service") == service else None
-    form = form_class(request.POST or None, initial=initial)
+    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         request.session["draft"] = {"service": service, **form.cleaned_data}
         return redirect("portal:apply-check", service=service)
@@ -100,19 +110,31 @@ def apply_check(request, service):
             request.session.pop("draft", None)
             return redirect("portal:consent", pk=application.pk)
     reason = draft.get("replacement_reason")
+    # The consent covers the registries that this service (and reason) asks, as the contract's check table says.
+    asked = [Registry(registry) for registry in applicable_registries(service=service, replacement_reason=reason)
+             if registry != Registry.CONSENT]
     return render(request, "portal/apply_check.html", {
         "draft": draft, "service": Service(service), "error": error,
-        "reason_label": ReplacementReason(reason).label if reason else None})
+        "categories": category_labels(draft.get("categories", [])),
+        "reason_label": ReplacementReason(reason).label if reason else None,
+        "registries": [(registry.label, describe_what(f"registry:{registry}")) for registry in asked]})
+
+
+def _not_changed(request, version: str) -> bool:
+    """A page polling for news (htmx) that has none: 204, and htmx leaves the page as it is."""
+    return bool(request.htmx) and request.GET.get("seen") == version
 
 
 @citizen_required
 def consent(request, pk):
-    application = own_application(request, pk)
+    application = own_application(request, pk, to_act=True)
     if application.status != Status.CONSENT_PENDING:
         return redirect("portal:application", pk=application.pk)
-    form = CodeForm(request.POST or None)
-    # The consent service is asked by a task: until it has sent the code, the page says so and refreshes itself.
+    # The consent service is asked by a task: until it has sent the code, the page says so and offers to look again.
     sending = application.consent.state == Consent.State.REQUESTED
+    if request.method == "GET" and _not_changed(request, application.consent.state):
+        return HttpResponse(status=204)
+    form = CodeForm(request.POST or None)
     if request.method == "POST" and sending:
         form = CodeForm.blank_with_error(_("The code has not been sent yet. Please wait a moment."))
     elif request.method == "POST" and "resend" in request.POST:
@@ -127,36 +149,93 @@ def consent(request, pk):
         except services.WrongStatus:
             return redirect("portal:application", pk=application.pk)
         except services.ApplicationError as problem:
-            form.add_error("code", problem.message)
+            attempts_left = problem.extra.get("attempts_left")
+            if attempts_left == 0:
+                return redirect("portal:application", pk=application.pk)  # refused: the page says why
+            form.add_error(problem.field, _tries_left(problem.message, attempts_left))
         else:
             return redirect("portal:application", pk=application.pk)
-    declined = application.consent.state in (Consent.State.DECISION_PENDING,)
-    return render(request, "portal/consent.html",
-                  {"application": application, "form": form, "declined": declined, "sending": sending})
+    if request.htmx and not sending:
+        form.fields["code"].widget.attrs["autofocus"] = True  # the code just came: the field the person needs now
+    declined = application.consent.state == Consent.State.DECISION_PENDING
+    return render(request, "portal/consent.html", {"application": application, "form": form, "declined": declined,
+                                                   "sending": sending, "version": application.consent.state})
+
+
+def _tries_left(message: str, attempts_left: int | None) -> str:
+    if attempts_left is None:
+        return message
+    return ngettext("%(message)s %(count)d try left.", "%(message)s %(count)d tries left.", attempts_left) % {
+        "message": message, "count": attempts_left}
+
+
+def _check_rows(application: Application) -> list[dict]:
+    """Each check with what the citizen reads for it: a check never reached says "not asked", not "pending"."""
+    rows = []
+    for check in sorted(application.checks.all(), key=lambda check: check.position):
+        if check.outcome == Check.Outcome.PENDING:
+            result = _("Not asked yet") if application.status in WAITING_STATUSES else _("Not asked")
+        elif check.outcome == Check.Outcome.ERROR and application.status in WAITING_STATUSES:
+            result = _("Not answering: asked again automatically")
+        else:
+            result = check.get_outcome_display()
+        rows.append({"check": check, "result": result})
+    return rows
+
+
+def _unavailable_since(application: Application):
+    """When the registries that keep the application waiting stopped answering (the earliest), or None."""
+    if application.status not in WAITING_STATUSES:
+        return None
+    since = [check.facts.get("unavailable_since") or check.checked_at.isoformat()
+             for check in application.checks.all() if check.outcome == Check.Outcome.ERROR and check.checked_at]
+    return parse_datetime(min(since)) if since else None
+
+
+def _version(application: Application) -> str:
+    """What the status part shows, in short: it changes exactly when that part would look different."""
+    parts = [application.status, application.number or ""]
+    parts += [f"{check.registry}:{check.outcome}" for check in application.checks.all()]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 @citizen_required
 def application_detail(request, pk):
     application = own_application(request, pk)
-    context = {"application": application, "refusal": refusal_message(application.refusal_code)
-               if application.status == Status.REFUSED else None,
-               "waiting": application.status in (Status.CHECKS_RUNNING, Status.CONSENT_PENDING)}
+    version = _version(application)
+    if _not_changed(request, version):
+        return HttpResponse(status=204)
+    may_act = selectors.citizen_may_act(application, request.user)
+    context = {
+        "application": application, "version": version, "may_act": may_act,
+        "waiting": application.status in WAITING_STATUSES,
+        "says_next_step": application.status in NEXT_STEP_STATUSES,
+        "refused_checks": refused_checks(application) if application.status == Status.REFUSED else [],
+        "check_rows": _check_rows(application),
+        "unavailable_since": _unavailable_since(application),
+        "categories": category_labels(application.categories),
+        "pickup": application.pickup_tson,
+        "fee_kzt": ServicePolicy.current_fee_kzt() if application.status == Status.FORMALIZATION else None,
+        "may_cancel": may_act and can_proceed(application.cancel),
+        "may_withdraw": may_act and application.status not in FINAL_STATUSES
+        and hasattr(application, "consent") and application.consent.in_force,
+    }
     template = "portal/_status.html" if request.htmx else "portal/application.html"
     return render(request, template, context)
 
 
 @citizen_required
 def application_form(request, pk):
-    """Step 11: contact, exam language, pickup TSON; submitting assigns the number (step 12)."""
-    application = own_application(request, pk)
+    """Step 11: contact, exam language (where there are exams), pickup TSON; submitting assigns the number."""
+    application = own_application(request, pk, to_act=True)
     if application.status != Status.ELIGIBLE:
         return redirect("portal:application", pk=application.pk)
-    form = ApplicationDetailsForm(request.POST or None)
+    form = ApplicationDetailsForm(request.POST if request.method == "POST" else None, application=application)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.submit_application(application=application, phone=data["phone"], email=data["email"],
-                                        language=data["language"], pickup_tson=data["pickup_tson"].code,
+                                        language=data.get("language", ""), pickup_tson=data["pickup_tson"].code,
                                         actor=request.user)
         except services.WrongStatus:
             return redirect("portal:application", pk=application.pk)  # submitted meanwhile (a double click)
@@ -167,36 +246,43 @@ def application_form(request, pk):
     return render(request, "portal/application_form.html", {"application": application, "form": form})
 
 
-@require_POST
 @citizen_required
 def cancel(request, pk):
-    application = own_application(request, pk)
-    if can_proceed(application.cancel):  # the page offers Cancel only then; a stale form changes nothing
-        services.cancel_application(application=application, actor=request.user)
-    return redirect("portal:application", pk=application.pk)
+    """Cancelling asks first (a page with one button), so that one stray click cancels nothing."""
+    application = own_application(request, pk, to_act=True)
+    if not can_proceed(application.cancel):  # a stale link or form changes nothing
+        return redirect("portal:application", pk=application.pk)
+    if request.method == "POST":
+        try:
+            services.cancel_application(application=application, actor=request.user)
+        except services.WrongStatus:
+            pass  # moved on meanwhile: the application page shows where it is now
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/cancel.html", {"application": application})
 
 
 @require_POST
 @citizen_required
 def withdraw_consent(request, pk):
-    services.withdraw_consent(application=own_application(request, pk), actor=request.user)
+    application = own_application(request, pk, to_act=True)
+    if application.status not in FINAL_STATUSES:
+        services.withdraw_consent(application=application, actor=request.user)
     return redirect("portal:application", pk=pk)
 
 
 @citizen_required
 def my_applications(request):
-    applications = (Application.objects.filter(citizen=request.user)
-                    .prefetch_related(Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")))
-                    .order_by("-created_at"))
+    applications = list(selectors.applications_for_citizen(request.user))
+    for application in applications:
+        application.with_channel = not selectors.citizen_may_act(application, request.user)
     return render(request, "portal/applications.html", {"applications": applications})
 
 
 @citizen_required
 def access_log(request):
-    entries = (PersonalDataAccess.objects.filter(application__citizen=request.user)
-               .select_related("application", "actor_organisation").order_by("-at", "-id"))
     rows = [{"entry": entry, "who": _who(entry), "what": describe_what(entry.what),
-             "purpose": PersonalDataAccess.Purpose(entry.purpose).label} for entry in entries]
+             "purpose": PersonalDataAccess.Purpose(entry.purpose).label}
+            for entry in selectors.access_log_for_citizen(request.user)]
     return render(request, "portal/access_log.html", {"rows": rows})
 
 

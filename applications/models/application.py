@@ -140,7 +140,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
         return bool(self.number)
 
     def has_submission_form(self) -> bool:
-        return bool(self.phone and self.pickup_tson_id and self.language)
+        # The exam language is asked only where there are exams (a replacement has none).
+        return bool(self.phone and self.pickup_tson_id and (self.language or not self.has_exams))
 
     def fee_paid(self) -> bool:
         return self.fee_paid_at is not None

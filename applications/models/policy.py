@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
@@ -161,9 +162,16 @@ class Centre(models.Model):
     """A public service centre (TSON) or exam centre."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=200)
-    city = models.CharField(_("city"), max_length=100)
-    address = models.CharField(_("address"), max_length=300, blank=True)
+    # The Kazakh name, city and address; Russian and English beside them, shown in the reader's language.
+    name = models.CharField(_("name (Kazakh)"), max_length=200)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    city = models.CharField(_("city (Kazakh)"), max_length=100)
+    city_ru = models.CharField(_("city (Russian)"), max_length=100, blank=True)
+    city_en = models.CharField(_("city (English)"), max_length=100, blank=True)
+    address = models.CharField(_("address (Kazakh)"), max_length=300, blank=True)
+    address_ru = models.CharField(_("address (Russian)"), max_length=300, blank=True)
+    address_en = models.CharField(_("address (English)"), max_length=300, blank=True)
     offers_tson = models.BooleanField(_("TSON desk (photo, fee, hand-over)"), default=True)
     offers_exams = models.BooleanField(_("exam centre"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -175,6 +183,20 @@ class Centre(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def _in_language(self, field: str, language: str | None) -> str:
+        """The field in `language` (the active one by default), the Kazakh text where that one is not filled in."""
+        language = (language or get_language() or "kk")[:2]
+        return (getattr(self, f"{field}_{language}", "") if language in ("ru", "en") else "") or getattr(self, field)
+
+    def name_in(self, language: str | None = None) -> str:
+        return self._in_language("name", language)
+
+    def city_in(self, language: str | None = None) -> str:
+        return self._in_language("city", language)
+
+    def address_in(self, language: str | None = None) -> str:
+        return self._in_language("address", language)
 
     @property
     def services(self) -> list[str]:

@@ -185,6 +185,8 @@ def _apply(application: Application, check: Check, answer: RegistryAnswer, now: 
     check.checked_at = now
     if answer.outcome == Outcome.UNAVAILABLE:
         check.outcome, check.code, check.error_reason = Check.Outcome.ERROR, "", answer.reason or ""
+        # Since when the registry has not answered: the citizen is told so while they wait.
+        check.facts = {"unavailable_since": (check.facts or {}).get("unavailable_since") or now.isoformat()}
         logger.warning("check %s for %s unavailable: %s", check.registry, application.pk, answer.reason)
         return
     check.error_reason = ""
@@ -195,20 +197,22 @@ def _apply(application: Application, check: Check, answer: RegistryAnswer, now: 
         check.outcome, check.code = Check.Outcome.PASSED, ""
     if check.registry == Registry.PERSON and answer.outcome == Outcome.PASSED:
         birth_date = datetime.date.fromisoformat(facts.pop("birth_date"))
-        if _underage(birth_date, application.categories, timezone.localdate()):
+        if too_young := _underage(birth_date, application.categories, timezone.localdate()):
             check.outcome, check.code = Check.Outcome.FAILED, "underage"
+            facts["underage"] = too_young  # the categories and their minimum ages, not the birth date
     if check.registry == Registry.LICENCE_REGISTRY and not application.categories and facts.get("categories"):
         # A replacement that named no categories replaces those of the licence held.
         application.categories = list(facts["categories"])
     check.facts = facts
 
 
-def _underage(birth_date: datetime.date, categories: list[str], on: datetime.date) -> bool:
+def _underage(birth_date: datetime.date, categories: list[str], on: datetime.date) -> list[dict]:
+    """The categories asked for whose minimum age the person has not reached, each with that age."""
     if not categories:
-        return False
+        return []
     age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
-    minimum = max(Category.objects.filter(code__in=categories).values_list("minimum_age", flat=True), default=0)
-    return age < minimum
+    rules = Category.objects.filter(code__in=categories, minimum_age__gt=age).order_by("position", "code")
+    return [{"category": code, "minimum_age": minimum} for code, minimum in rules.values_list("code", "minimum_age")]
 
 
 def stalled_checks(*, older_than: datetime.timedelta) -> list:

@@ -9,12 +9,27 @@ from accounts.services import ensure_staff_user
 from applications.models import Centre
 
 DEMO_CENTRES = [
-    # code, name, city, address, TSON desk, exams
-    ("ast-spec", "Астана қаласы бойынша мамандандырылған ХҚКО", "Астана", "Бөгенбай батыр 2", True, True),
-    ("ast-tson-1", "Есіл ауданының ХҚКО", "Астана", "Мәңгілік Ел даңғылы 12", True, False),
-    ("alm-spec", "Алматы қаласы бойынша мамандандырылған ХҚКО", "Алматы", "Райымбек даңғылы 515", True, True),
-    ("alm-tson-2", "Бостандық ауданының ХҚКО", "Алматы", "Байзақов көшесі 303", True, False),
-    ("shy-spec", "Шымкент қаласы бойынша мамандандырылған ХҚКО", "Шымкент", "Байтұрсынов көшесі 14", True, True),
+    # code, TSON desk, exams, then (name, city, address) in Kazakh, Russian and English
+    ("ast-spec", True, True,
+     ("Астана қаласы бойынша мамандандырылған ХҚКО", "Астана", "Бөгенбай батыр даңғылы, 2"),
+     ("Специализированный ЦОН по городу Астане", "Астана", "проспект Богенбай батыра, 2"),
+     ("Specialised Public Service Centre of Astana", "Astana", "2 Bogenbay Batyr Avenue")),
+    ("ast-tson-1", True, False,
+     ("Есіл ауданының ХҚКО", "Астана", "Мәңгілік Ел даңғылы, 12"),
+     ("ЦОН района Есиль", "Астана", "проспект Мангилик Ел, 12"),
+     ("Public Service Centre of Yesil District", "Astana", "12 Mangilik Yel Avenue")),
+    ("alm-spec", True, True,
+     ("Алматы қаласы бойынша мамандандырылған ХҚКО", "Алматы", "Райымбек даңғылы, 515"),
+     ("Специализированный ЦОН по городу Алматы", "Алматы", "проспект Райымбека, 515"),
+     ("Specialised Public Service Centre of Almaty", "Almaty", "515 Raiymbek Avenue")),
+    ("alm-tson-2", True, False,
+     ("Бостандық ауданының ХҚКО", "Алматы", "Байзақов көшесі, 303"),
+     ("ЦОН Бостандыкского района", "Алматы", "улица Байзакова, 303"),
+     ("Public Service Centre of Bostandyk District", "Almaty", "303 Baizakov Street")),
+    ("shy-spec", True, True,
+     ("Шымкент қаласы бойынша мамандандырылған ХҚКО", "Шымкент", "Байтұрсынов көшесі, 14"),
+     ("Специализированный ЦОН по городу Шымкенту", "Шымкент", "улица Байтурсынова, 14"),
+     ("Specialised Public Service Centre of Shymkent", "Shymkent", "14 Baitursynov Street")),
 ]
 
 # Known demo credentials, shown in the README. Never created outside sandbox mode.
@@ -34,12 +49,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.SANDBOX_MODE:
             raise CommandError("demo data carries known passwords and keys: it is only loaded in sandbox mode")
-        for code, name, city, address, tson, exams in DEMO_CENTRES:
+        for code, tson, exams, kazakh, russian, english in DEMO_CENTRES:
+            names = {}
+            for suffix, (name, city, address) in (("", kazakh), ("_ru", russian), ("_en", english)):
+                names.update({f"name{suffix}": name, f"city{suffix}": city, f"address{suffix}": address})
             Centre.objects.update_or_create(
-                code=code,
-                defaults={"name": name, "city": city, "address": address, "offers_tson": tson,
-                          "offers_exams": exams, "is_active": True},
-            )
+                code=code, defaults={**names, "offers_tson": tson, "offers_exams": exams, "is_active": True})
         for role, username, password in DEMO_STAFF:
             ensure_staff_user(role=role, username=username, password=password)
 
