@@ -1,5 +1,5 @@
-"""Accessibility as GOV.UK asks it (WCAG 2.2 AA): axe-core over every portal page, in kk, ru and en, at 320 and
-1280 px, with no sideways scroll at 320 px and every control reached by the keyboard with its focus shown.
+"""Accessibility as GOV.UK asks it (WCAG 2.2 AA): axe-core over every portal and staff page, in kk, ru and en, at
+320 and 1280 px, with no sideways scroll at 320 px and every control reached by the keyboard with its focus shown.
 
 Pages are data: a staff page is one more `Screen` appended to PAGES, whose `who` names a session that a function
 appended to WORLD_EXTRAS signs in (with `signed_in(world, who, user)`) and whose `path` finds its ids in the World.
@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts.models import ChannelApiKey, ChannelClient, Role, User
+from accounts.models import STAFF_ROLES, ChannelApiKey, ChannelClient, Role, User
 from applications import services
 from applications.models import Application, Channel, Service, Status
 from tests.factories import CentreFactory, OrganisationFactory
@@ -125,6 +125,23 @@ PAGES: list[Screen] = [
 
 # Functions that add to the world what further pages need (staff users and what they work on).
 WORLD_EXTRAS: list[Callable[[World, Sandbox], None]] = []
+
+# --- the staff pages --------------------------------------------------------------------------------------------
+
+def _staff(world: World, sandbox: Sandbox) -> None:
+    from tests.factories import StaffFactory
+
+    for role in STAFF_ROLES:
+        signed_in(world, f"staff:{role}", StaffFactory(role=role, is_staff=role == Role.ADMIN))
+
+
+WORLD_EXTRAS.append(_staff)
+PAGES += [
+    Screen("staff sign in", lambda w: "/staff/signin/", "#id_username"),
+    Screen("staff sign in, with an error", lambda w: "/staff/signin/", ".error-summary", act=_submit),
+    *(Screen(f"staff home: {role}", lambda w: "/staff/", "[data-testid=role]", f"staff:{role}")
+      for role in STAFF_ROLES),
+]
 
 
 # --- the world the pages show ---------------------------------------------------------------------------------
@@ -274,7 +291,8 @@ def axe_problems(page, axe) -> list[str]:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_portal_page_passes_axe_at_320_and_1280_px(language, browser, sandbox, live_server, monkeypatch):
+def test_every_portal_and_staff_page_passes_axe_at_320_and_1280_px(language, browser, sandbox, live_server,
+                                                                    monkeypatch):
     from axe_playwright_python.sync_playwright import Axe
 
     world = build_world(sandbox, live_server, monkeypatch)

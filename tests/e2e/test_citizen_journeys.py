@@ -188,7 +188,7 @@ def test_the_consent_page_shows_the_code_field_once_the_code_is_out_without_a_ti
     from applications import services
     from applications.models import Application
 
-    monkeypatch.setattr("applications.services._ask_for_consent", lambda application_id: None)  # queued only
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)  # queued only
     person = sandbox.add()
     sign_in(page, sandbox, live_server, person)
     page.goto(f"{live_server.url}/apply/first_issue/")
