@@ -104,12 +104,61 @@ def _forget_process_caches():
         forget()
 
 
+def _joining_server_class():
+    import socket
+    import threading
+
+    from django.core.servers.basehttp import ThreadedWSGIServer
+
+    class Server(ThreadedWSGIServer):
+        """Request threads are not daemons and are joined on close, so none is still running (and writing to
+        stderr) when the interpreter shuts down. Idle keep-alive connections (a browser's, the registry
+        gateway's pool) are told their reading side is over, so their threads end instead of waiting forever."""
+
+        daemon_threads = False
+        block_on_close = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._open_requests = set()
+            self._open_requests_lock = threading.Lock()
+
+        def process_request(self, request, client_address):
+            with self._open_requests_lock:
+                self._open_requests.add(request)
+            super().process_request(request, client_address)
+
+        def close_request(self, request):
+            with self._open_requests_lock:
+                self._open_requests.discard(request)
+            super().close_request(request)
+
+        def server_close(self):
+            with self._open_requests_lock:
+                open_requests = list(self._open_requests)
+            for request in open_requests:
+                try:
+                    request.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass  # already closed by its thread
+            super().server_close()  # joins every request thread
+
+    return Server
+
+
 @pytest.fixture(scope="session")
-def live_server(live_server, django_db_blocker):
-    """pytest-django's live server. When the run ends, a request thread still finishing (a browser's last request)
-    can hold a database connection, and PostgreSQL refuses to drop a database in use: those sessions are ended
-    here, before the test database is dropped."""
-    yield live_server
+def live_server(request, django_db_blocker):
+    """pytest-django's live server, stopped at the end of the run with every request thread joined (a thread left
+    running at interpreter shutdown aborted the run). Sessions still open after that are ended before the test
+    database is dropped: PostgreSQL refuses to drop a database in use."""
+    from pytest_django.live_server_helper import LiveServer
+
+    address = request.config.getvalue("liveserver") or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.server_class = _joining_server_class()
+    server.start()
+    yield server
+    server.stop()
     from django.db import connection
 
     if connection.vendor == "postgresql":
