@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from applications import tasks
-from applications.models import Application, Check, Status
+from applications.models import Application, Check, Consent, Status
 from tests.factories import OrganisationFactory, api_key_for
 from tests.sandbox import wait_for
 
@@ -29,6 +29,9 @@ def start(channel, sandbox, person):
     assert response.status_code == 201
     application_id = response.json()["id"]
     code = sandbox.consent_code(person["phone"], wait=20)
+    # The SMS leaves the consent service a moment before the worker records that it was sent.
+    wait_for(lambda: Consent.objects.filter(application_id=application_id, state=Consent.State.CODE_SENT).exists(),
+             message="the code recorded as sent")
     response = channel.post(f"/api/v1/applications/{application_id}/consent", {"code": code}, format="json")
     assert response.status_code == 200
     assert response.json()["status"] == "checks_running"

@@ -118,6 +118,8 @@ def test_make_run_never_holds_a_request_while_a_registry_times_out(tmp_path):
         application, _ = create_application(base, iin)
         assert application["status"] == "consent_pending"
         code = wait_for(lambda: consent_code(base, phone), seconds=60, what="the worker to ask for consent")
+        wait_for(lambda: read(base, application["id"])["consent"]["state"] == "code_sent", seconds=10,
+                 what="the code recorded as sent")
         response, seconds = confirm(base, application["id"], code)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "checks_running"
