@@ -166,14 +166,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-REDIS_URL = env.str("REDIS_URL", default="")
-
-
-def shared_cache(redis_url: str, broker_url: str = "") -> dict:
-    """CACHES (rate limits, circuit breakers, rendered Applications): one that every process shares, so a worker's
-    change is seen by the web's next read. REDIS_URL's Redis, else the broker's when the broker is Redis. With
-    neither, each process has its own memory, and nothing is kept there between reads (representation_cache)."""
-    location = redis_url or (broker_url if broker_url.startswith(("redis://", "rediss://")) else "")
+def shared_cache(location: str) -> dict:
+    """CACHES (rate limits, rendered Applications): a Redis that every process shares, so a worker's change is seen
+    by the web's next read. With none, each process has its own memory, and no Application is kept there between
+    reads (representation_cache)."""
     if not location:
         return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     return {

@@ -32,8 +32,11 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
 else:
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 
-REDIS_URL = env.str("REDIS_URL", default="")
-CACHES = shared_cache(REDIS_URL, CELERY_BROKER_URL)
+# The cache and the circuit breakers: REDIS_URL, else the broker's Redis when the broker is Redis, so that web and
+# worker share them (a worker's change reaches the next read); with neither, each process has its own memory.
+REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+                    else "")
+CACHES = shared_cache(REDIS_URL)
 
 # Static files straight from the app folders: no collectstatic before `make run`.
 WHITENOISE_USE_FINDERS = True

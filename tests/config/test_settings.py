@@ -94,8 +94,8 @@ def test_the_servers_entry_points_default_to_production(module):
 def test_the_base_settings_hold_no_development_defaults():
     script = (
         "from config.settings import base; "
-        "names = ['SECRET_KEY', 'ALLOWED_HOSTS', 'DATABASES', 'CACHES', 'CELERY_BROKER_URL', 'PUBLIC_BASE_URL', "
-        "'REGISTRY_BASE_URL', 'REGISTRY_CALLBACK_SECRET']; "
+        "names = ['SECRET_KEY', 'ALLOWED_HOSTS', 'DATABASES', 'CACHES', 'CELERY_BROKER_URL', 'REDIS_URL', "
+        "'PUBLIC_BASE_URL', 'REGISTRY_BASE_URL', 'REGISTRY_CALLBACK_SECRET']; "
         "print([n for n in names if hasattr(base, n)], base.DEBUG, base.SANDBOX_MODE, base.CELERY_TASK_ALWAYS_EAGER)"
     )
     result = python(script, {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")})
@@ -124,10 +124,10 @@ def test_development_without_services_queues_tasks_in_a_folder_for_a_real_worker
 
 
 def test_development_with_a_redis_broker_and_no_redis_url_caches_in_the_brokers_redis():
-    script = "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'])"
+    script = "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'], s.REDIS_URL)"
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
            "DJANGO_SETTINGS_MODULE": "config.settings.development", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/9"}
-    assert python(script, env).stdout.split() == ["redis://127.0.0.1:6379/9"]
+    assert python(script, env).stdout.split() == ["redis://127.0.0.1:6379/9"] * 2  # the breakers' too
 
 
 def test_the_procfile_serves_the_web_with_gunicorn():
