@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= config.settings.base
+export DJANGO_SETTINGS_MODULE ?= config.settings.development
 
 .PHONY: run test venv migrate lint messages schema clean
 
@@ -18,19 +18,16 @@ venv: $(BIN)/.installed
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
-# With CELERY_BROKER_URL set, honcho runs the web server, a Celery worker and beat (Procfile); Ctrl-C stops all.
+# honcho runs the web server (gunicorn), a Celery worker and beat (Procfile); Ctrl-C stops all. The broker is
+# CELERY_BROKER_URL, or with none the folder tmp/broker (development settings), so no request waits for a task.
 # Registries (the sandbox) and callbacks are reached at the address the web server listens on.
 run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: export WEB_BIND ?= 127.0.0.1:$(PORT)
 run: migrate
 	$(BIN)/python manage.py load_demo_data
-	@if [ -n "$$CELERY_BROKER_URL" ]; then \
-		WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
-	else \
-		echo "Serving on http://127.0.0.1:$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker)"; \
-		$(BIN)/python manage.py sweep --every 30 & sweeper=$$!; \
-		trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	fi
+	@mkdir -p tmp
+	@echo "Serving on http://127.0.0.1:$(PORT)/ with a Celery worker and beat; Ctrl-C stops all"
+	$(BIN)/honcho start -f Procfile
 
 test: venv
 	bin/ensure-chromium
@@ -50,8 +47,8 @@ messages: venv
 
 # The published OpenAPI schema; a test fails when the committed file and the code drift apart.
 schema: venv
-	SANDBOX_MODE=1 DJANGO_SETTINGS_MODULE=config.settings.base $(BIN)/python manage.py spectacular \
+	SANDBOX_MODE=1 DJANGO_SETTINGS_MODULE=config.settings.development $(BIN)/python manage.py spectacular \
 		--file docs/openapi.yaml --validate --fail-on-warn
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache tmp

@@ -4,9 +4,14 @@ Each application has a version in the cache, bumped after every committed change
 history (model signals; `.update()` callers bump it themselves). A copy is stored with the version read *before*
 the database was read and is served only while that version is still current, so a reader racing a writer can
 never put back a copy older than the last commit. Copies also expire after a minute (the day's fee is in them).
+
+Copies are kept only in a cache that every process shares (Redis): in a process's own memory the worker's change
+would never reach the web process's copy, so there every read renders from the database.
 """
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
 from config import counters
@@ -30,6 +35,11 @@ def version(application_id, *, prefetched: dict | None = None) -> int:
     return cache.get(_version_key(application_id)) or 0
 
 
+def shared() -> bool:
+    """Whether the cache is one that every process reads and writes (not a process's own memory)."""
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
 def keys(application_id, language: str) -> list[str]:
     """What `get` reads: a caller may fetch these beforehand (with the throttle's count) and pass them in."""
     return [_json_key(application_id, language), _version_key(application_id)]
@@ -37,6 +47,8 @@ def keys(application_id, language: str) -> list[str]:
 
 def get(application_id, language: str, *, prefetched: dict | None = None) -> dict | None:
     """The cached copy, if it was made at the current version."""
+    if not shared():
+        return None
     found = prefetched if prefetched is not None else cache.get_many(keys(application_id, language))
     entry = found.get(_json_key(application_id, language))
     if entry is None or entry["version"] != (found.get(_version_key(application_id)) or 0):
@@ -45,6 +57,8 @@ def get(application_id, language: str, *, prefetched: dict | None = None) -> dic
 
 
 def put(application_id, language: str, *, version_read: int, organisation_id, body: bytes) -> None:
+    if not shared():
+        return
     cache.set(_json_key(application_id, language),
               {"version": version_read, "organisation_id": organisation_id, "body": body}, timeout=TIMEOUT_SECONDS)
 

@@ -139,7 +139,7 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="kualik-bench-api-"))
     fixture = workdir / "citizens.json"
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "DEBUG": "0",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.development", "DEBUG": "0",
            "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
            "CACHE_KEY_PREFIX": f"kualik-bench-api-{os.getpid()}", "REGISTRY_SANDBOX_FIXTURES": str(fixture),
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}", "DATABASE_POOL_MAX_SIZE": "16",

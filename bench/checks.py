@@ -57,7 +57,7 @@ def environment(args, fixture: Path) -> dict:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DEBUG": "0",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,

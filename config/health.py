@@ -1,4 +1,4 @@
-"""GET /healthz: 200 only when the database, and the broker where one is set, answer."""
+"""GET /healthz: 200 only when the database and the broker (where the settings name one: not in tests) answer."""
 
 import logging
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.defaults import page_not_found, server_error
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
@@ -41,6 +41,8 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("", include("applications.portal_urls")),
     *urlpatterns_sandbox,
+    # Last: any other path under /api/ (or an id that is not a UUID) is problem+json 404, with DEBUG on as well.
+    re_path(r"^api/", api_not_found, name="api-not-found"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Settings shared by every environment; everything that differs comes from the environment."""
+"""Settings shared by every environment, with no development defaults: development.py, test.py and production.py
+each say where the database, cache, broker and registries are, and the keys."""
 
 from pathlib import Path
 
@@ -10,14 +11,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-# Development defaults; production.py demands real values from the environment.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-kualik-development-only-key-change-me")
-DEBUG = env.bool("DEBUG", default=True)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# SECRET_KEY, ALLOWED_HOSTS, DATABASES, CACHES, the broker and the registries' addresses: in each environment's module.
+DEBUG = False
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The registries are played by the project's own sandbox service (never in production).
-SANDBOX_MODE = env.bool("SANDBOX_MODE", default=True)
+# The registries are played by the project's own sandbox service (development and tests; never in production).
+SANDBOX_MODE = False
 REGISTRY_SANDBOX_FIXTURES = env.str(
     "REGISTRY_SANDBOX_FIXTURES", default=str(BASE_DIR / "registries" / "sandbox" / "demo.json")
 )
@@ -28,9 +27,7 @@ REGISTRY_SANDBOX_TIMEOUT_SECONDS = env.float("REGISTRY_SANDBOX_TIMEOUT_SECONDS",
 # How soon the sandbox's consent service reports a citizen's decline.
 REGISTRY_SANDBOX_DECLINE_DELAY_MS = env.int("REGISTRY_SANDBOX_DECLINE_DELAY_MS", default=1500)
 
-# Where the registries answer (registries/PROTOCOL.md): by default the sandbox mounted in this web process.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
-REGISTRY_BASE_URL = env.str("REGISTRY_BASE_URL", default=f"{PUBLIC_BASE_URL}/sandbox/registries")
+# Where the registries answer (registries/PROTOCOL.md): PUBLIC_BASE_URL and REGISTRY_BASE_URL per environment.
 # Per-registry URL overrides: REGISTRY_<NAME>_URL (e.g. REGISTRY_ERAP_URL); unset ones use REGISTRY_BASE_URL/<name>.
 REGISTRY_NAMES = ["consent", "person", "licence_registry", "erap", "medical", "erdb", "driving_school",
                   "exam_attempts", "sms", "payment"]
@@ -54,8 +51,7 @@ CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
 CIRCUIT_BREAKER_RESET_SECONDS = env.float("CIRCUIT_BREAKER_RESET_SECONDS", default=30.0)
 CIRCUIT_BREAKER_NAMESPACE = env.str("CIRCUIT_BREAKER_NAMESPACE", default="kualik:breaker")
 
-# Shared secret with which the consent service (and later the payment provider) signs its callbacks.
-REGISTRY_CALLBACK_SECRET = env.str("REGISTRY_CALLBACK_SECRET", default="kualik-sandbox-callback-secret")
+# REGISTRY_CALLBACK_SECRET (per environment): the consent service (and later the payment provider) signs its callbacks.
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_api_key",
@@ -94,6 +91,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout page
 ]
@@ -118,24 +117,29 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # A psycopg connection pool per process (PostgreSQL): threads borrow a connection only while they use it, so a
 # worker with many threads waiting on registries needs few connections. 0 = no pool.
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
-if DATABASE_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite is for `make run` on a bare machine: WAL and a busy timeout keep the web process
-    # and in-process tasks from tripping over each other's writes.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+
+
+def database(config: dict, *, conn_max_age: int = 0) -> dict:
+    """DATABASES["default"] from a parsed DATABASE_URL (each environment's module says which, and its default)."""
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=conn_max_age)
+    if DATABASE_POOL_MAX_SIZE and config["ENGINE"] == "django.db.backends.postgresql":
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10)}
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # SQLite is for `make run` on a bare machine: WAL and a busy timeout keep the web process
+        # and the worker from tripping over each other's writes.
+        config.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        )
+    return config
+
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -167,24 +171,34 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Redis serves the cache (rate limits, circuit breakers) when one is configured; otherwise memory.
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
+def shared_cache(location: str) -> dict:
+    """CACHES (rate limits, rendered Applications): a Redis that every process shares, so a worker's change is seen
+    by the web's next read. With none, each process has its own memory, and no Application is kept there between
+    reads (representation_cache)."""
+    if not location:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": location,
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kualik"),
         }
     }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: with no broker, tasks run in-process (eager) so `make run` works on a bare machine.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+
+def filesystem_broker(folder: Path) -> dict:
+    """CELERY_BROKER_TRANSPORT_OPTIONS for kombu's filesystem transport: a broker that is a local folder, so a real
+    worker runs beside `make run` on a machine with no services."""
+    for name in ("in", "processed", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {"data_folder_in": str(folder / "in"), "data_folder_out": str(folder / "in"),
+            "processed_folder": str(folder / "processed"), "control_folder": str(folder / "control"),
+            "polling_interval": 0.1}
+
+
+# Celery: CELERY_BROKER_URL per environment; tasks never run in the request that queues them, except in tests.
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -267,6 +281,24 @@ SPECTACULAR_SETTINGS = {
         "ProblemCodeEnum": "config.api.PROBLEM_CODES",
     },
 }
+
+# Content-Security-Policy (django-csp): scripts and styles only from this site's static files, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+# Permissions-Policy (config.security): no page may use these; a view opts in with @allow_camera.
+PERMISSIONS_POLICY_DENIED = ["camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth",
+                             "display-capture"]
 
 LOGGING = {
     "version": 1,

@@ -1,15 +1,25 @@
-"""Production: every secret from the environment, HTTPS everywhere, no sandbox, second factor for staff."""
+"""Production: every secret and address from the environment, HTTPS everywhere, no sandbox, second factor for staff.
+
+Refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, PUBLIC_BASE_URL,
+REGISTRY_BASE_URL and REGISTRY_CALLBACK_SECRET; tasks always go to the broker's workers.
+"""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import database, env, shared_cache
 
 DEBUG = False
 SANDBOX_MODE = False
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES["default"] = env.db("DATABASE_URL")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES = {"default": database(env.db("DATABASE_URL"), conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Every process (web, workers, beat) shares one Redis cache, so a worker's change is seen by the next read.
+REDIS_URL = env.str("REDIS_URL")
+CACHES = shared_cache(REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -5,7 +5,7 @@ authentication and locale layers that a registry protocol does not use, so that 
 latency rather than adding Django's per-request cost to it.
 """
 
-from .base import *  # noqa: F403
+from .development import *  # noqa: F403
 
 ROOT_URLCONF = "registries.sandbox.standalone_urls"
 MIDDLEWARE = ["django.middleware.locale.LocaleMiddleware"]

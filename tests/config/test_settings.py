@@ -1,4 +1,5 @@
-"""The settings' promises: production passes the deploy check, migrations match the models, staff need 2FA."""
+"""The settings' promises: production passes the deploy check and refuses to start half-configured, development
+lives in its own module, migrations match the models, staff need 2FA."""
 
 import os
 import secrets
@@ -14,20 +15,40 @@ PRODUCTION_GATEWAY = {
     "REGISTRY_BASE_URL": "https://shep-adapter.example.kz/registries",
     "REGISTRY_CALLBACK_SECRET": secrets.token_urlsafe(32),
 }
+# Nothing is asked of these servers at start-up: the settings only need the addresses.
+PRODUCTION_SERVICES = {
+    "REDIS_URL": "redis://redis.example.kz:6379/0",
+    "CELERY_BROKER_URL": "redis://redis.example.kz:6379/1",
+}
+# Every variable production refuses to start without; the README's Production section names each.
+REQUIRED_IN_PRODUCTION = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", *PRODUCTION_SERVICES, *PRODUCTION_GATEWAY]
+# Variables of this test run that must not leak into a subprocess's settings.
+NOT_INHERITED = ("DEBUG", "SANDBOX_MODE", "STAFF_REQUIRE_OTP", "DJANGO_ALLOW_ASYNC_UNSAFE", "CELERY_TASK_ALWAYS_EAGER",
+                 "DJANGO_SETTINGS_MODULE", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
 
 
-def manage(*args, settings="config.settings.production", extra_env=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DEBUG", "SANDBOX_MODE", "STAFF_REQUIRE_OTP", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+def production_env(extra_env=None, *, settings="config.settings.production") -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env.update({
-        "DJANGO_SETTINGS_MODULE": settings,
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "kualik.example.kz",
         "DATABASE_URL": env.get("DATABASE_URL", "sqlite:////tmp/kualik-settings-test.sqlite3"),
+        **PRODUCTION_SERVICES,
         **PRODUCTION_GATEWAY,
     })
+    if settings:
+        env["DJANGO_SETTINGS_MODULE"] = settings
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+    return env
+
+
+def manage(*args, settings="config.settings.production", extra_env=None):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=production_env(extra_env, settings=settings), timeout=120)
+
+
+def python(script: str, env: dict):
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -37,17 +58,82 @@ def test_production_settings_pass_the_deploy_check_with_no_warning():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", *PRODUCTION_GATEWAY])
-def test_production_settings_refuse_to_start_without_secrets(missing):
-    env = {k: v for k, v in os.environ.items() if k != missing}
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "x" * 60,
-                "ALLOWED_HOSTS": "kualik.example.kz", "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
-                **PRODUCTION_GATEWAY})
+@pytest.mark.parametrize("missing", REQUIRED_IN_PRODUCTION)
+def test_production_settings_refuse_to_start_half_configured(missing):
+    env = production_env()
     env.pop(missing)
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_the_readme_names_every_variable_production_requires():
+    readme = (ROOT / "README.md").read_text()
+    production = readme[readme.index("\nProduction: "):].split("\n\n")[0]
+    assert [name for name in REQUIRED_IN_PRODUCTION if f"`{name}`" not in production] == []
+
+
+def test_production_never_runs_tasks_in_the_request_and_caches_in_redis():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION'])"
+    )
+    result = manage("shell", "-v", "0", "-c", script, extra_env={"CELERY_TASK_ALWAYS_EAGER": "1"})
+    assert result.stdout.split() == ["False", "django_redis.cache.RedisCache", PRODUCTION_SERVICES["REDIS_URL"]], (
+        result.stderr)
+
+
+@pytest.mark.parametrize("module", ["config.wsgi", "config.asgi", "config.celery"])
+def test_the_servers_entry_points_default_to_production(module):
+    script = f"import os, {module}; from django.conf import settings; print(settings.SETTINGS_MODULE, settings.DEBUG)"
+    result = python(script, production_env(settings=None))
+    assert result.stdout.split() == ["config.settings.production", "False"], result.stderr
+
+
+def test_the_base_settings_hold_no_development_defaults():
+    script = (
+        "from config.settings import base; "
+        "names = ['SECRET_KEY', 'ALLOWED_HOSTS', 'DATABASES', 'CACHES', 'CELERY_BROKER_URL', 'REDIS_URL', "
+        "'PUBLIC_BASE_URL', 'REGISTRY_BASE_URL', 'REGISTRY_CALLBACK_SECRET']; "
+        "print([n for n in names if hasattr(base, n)], base.DEBUG, base.SANDBOX_MODE, base.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    result = python(script, {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")})
+    assert result.stdout.split() == ["[]", "False", "False", "False"], result.stderr
+
+
+def test_manage_py_and_make_run_use_the_development_settings():
+    script = "from django.conf import settings as s; print(s.SETTINGS_MODULE, s.SANDBOX_MODE)"
+    result = manage("shell", "-v", "0", "-c", script, settings=None)
+    assert result.stdout.split() == ["config.settings.development", "True"], result.stderr
+    makefile = (ROOT / "Makefile").read_text()
+    assert "export DJANGO_SETTINGS_MODULE ?= config.settings.development" in makefile
+
+
+def test_development_without_services_queues_tasks_in_a_folder_for_a_real_worker(tmp_path):
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], "
+        "s.CACHES['default']['BACKEND'])"
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
+           "DJANGO_SETTINGS_MODULE": "config.settings.development", "CELERY_BROKER_FOLDER": str(tmp_path)}
+    result = python(script, env)
+    assert result.stdout.split() == ["False", "filesystem://localhost/", str(tmp_path / "in"),
+                                     "django.core.cache.backends.locmem.LocMemCache"], result.stderr
+
+
+def test_development_with_a_redis_broker_and_no_redis_url_caches_in_the_brokers_redis():
+    script = "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'], s.REDIS_URL)"
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
+           "DJANGO_SETTINGS_MODULE": "config.settings.development", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/9"}
+    assert python(script, env).stdout.split() == ["redis://127.0.0.1:6379/9"] * 2  # the breakers' too
+
+
+def test_the_procfile_serves_the_web_with_gunicorn():
+    processes = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert processes["web"].startswith(".venv/bin/gunicorn config.wsgi ")
+    assert set(processes) == {"web", "worker", "beat"}
 
 
 def test_production_turns_sandbox_and_debug_off_and_requires_a_second_factor():
@@ -78,7 +164,7 @@ def test_the_committed_openapi_schema_matches_the_code(tmp_path):
     """docs/openapi.yaml is the published contract: regenerate it with `make schema` when the API changes."""
     generated = tmp_path / "openapi.yaml"
     result = manage("spectacular", "--file", str(generated), "--validate", "--fail-on-warn",
-                    settings="config.settings.base", extra_env={"SANDBOX_MODE": "1"})
+                    settings="config.settings.development", extra_env={"SANDBOX_MODE": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     committed = (ROOT / "docs" / "openapi.yaml").read_text()
     assert generated.read_text() == committed, "docs/openapi.yaml is out of date: run `make schema`"
