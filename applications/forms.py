@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import CodeForm  # noqa: F401  (the consent page's code field is the sign-in one)
 
 from .category_names import category_label
-from .models import Application, Category, Centre, ReplacementReason
+from .models import PHONE_PATTERN, Application, Category, Centre, ExamLanguage, ReplacementReason
 
 
 def category_choices():
@@ -38,12 +38,12 @@ class PickupCentreField(forms.ModelChoiceField):
 
 
 class ApplicationDetailsForm(forms.Form):
-    phone = forms.RegexField(r"^\+7\d{10}$", label=_("Mobile phone"), help_text=_("+7 and 10 digits."),
+    phone = forms.RegexField(PHONE_PATTERN, label=_("Mobile phone"), help_text=_("+7 and 10 digits."),
                              error_messages={"invalid": _("Enter the phone as +7 and 10 digits.")},
                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
     email = forms.EmailField(label=_("Email (optional)"), required=False,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    language = forms.ChoiceField(label=_("Language of the exams"), choices=[("kk", "Қазақ тілі"), ("ru", "Русский")],
+    language = forms.ChoiceField(label=_("Language of the exams"), choices=ExamLanguage.choices,
                                  widget=forms.RadioSelect, error_messages={"required": _("Choose a language.")})
     pickup_tson = PickupCentreField(label=_("Where will you collect the licence?"), to_field_name="code",
                                     queryset=Centre.objects.none(), empty_label=_("Choose a TSON"),

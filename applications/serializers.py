@@ -11,10 +11,12 @@ from config.api import MillisecondDateTimeField
 from .access_log import describe_what
 from .iin import validate_iin
 from .models import (
+    PHONE_PATTERN,
     Application,
     Centre,
     Check,
     Consent,
+    ExamLanguage,
     PersonalDataAccess,
     PhotoSource,
     Registry,
@@ -25,7 +27,7 @@ from .models import (
 )
 from .refusals import REFUSALS, refusal_message
 
-EXAM_LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский")]
+EXAM_LANGUAGES = ExamLanguage.choices
 REFUSAL_CODES = list(REFUSALS)
 # A failed check's code: a refusal code that the checks give (the officer's refusal is not a check).
 CHECK_CODES = [code for code in REFUSALS if code != "officer_refused"]
@@ -343,7 +345,7 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    phone = serializers.RegexField(r"^\+7\d{10}$", error_messages={"invalid": _("Use +7 and 10 digits.")})
+    phone = serializers.RegexField(PHONE_PATTERN, error_messages={"invalid": _("Use +7 and 10 digits.")})
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=EXAM_LANGUAGES, help_text="The exam language.")
     pickup_tson = serializers.SlugField(max_length=32, help_text="The code of a centre that offers `tson`.")
