@@ -13,11 +13,12 @@ that application gets `404 not_found`, never `403`, so that nobody can probe whi
 
 from enum import StrEnum
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import ChannelClient, Role, User
 
-from .models import Application, Channel, StatusChange
+from .models import Application, Channel
+from .selectors import applications_in_full
 
 
 class Step(StrEnum):
@@ -73,8 +74,7 @@ def may_take(caller, step: Step) -> bool:
 
 def applications_for(caller, step: Step = Step.READ) -> QuerySet[Application]:
     """The applications on which the caller may take `step`, with what the Application shows prefetched."""
-    queryset = Application.objects.select_related("consent", "pickup_tson").prefetch_related(
-        "checks", Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")))
+    queryset = applications_in_full()
     if isinstance(caller, ChannelClient):
         return queryset.filter(organisation=caller.organisation) if step in CHANNEL_STEPS else queryset.none()
     role = _staff_role(caller)

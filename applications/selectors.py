@@ -14,6 +14,11 @@ def applications_with_history() -> QuerySet[Application]:
     return Application.objects.select_related("pickup_tson", "organisation").prefetch_related(_history())
 
 
+def applications_in_full() -> QuerySet[Application]:
+    """Applications with all that the Application shows (checks, consent, history): a fixed number of queries."""
+    return applications_with_history().select_related("consent").prefetch_related("checks")
+
+
 def _of_citizen(user) -> Q:
     # Everything for the citizen's IIN, whatever the channel it came through, and whatever they opened themselves.
     condition = Q(citizen=user)
@@ -29,8 +34,7 @@ def applications_for_citizen(user) -> QuerySet[Application]:
 
 def application_for_citizen(user, application_id) -> Application | None:
     """One of the citizen's applications with its checks, consent and history; None if it is not theirs."""
-    return (applications_with_history().select_related("consent").prefetch_related("checks")
-            .filter(_of_citizen(user), pk=application_id).first())
+    return applications_in_full().filter(_of_citizen(user), pk=application_id).first()
 
 
 def citizen_may_act(application: Application, user) -> bool:
