@@ -6,8 +6,8 @@ from applications.tasks import sweep
 
 
 class Command(BaseCommand):
-    help = ("Push applications that wait on a registry (what Celery beat does every 30 s). "
-            "`make run` without a broker runs it with --every so the demo never sticks.")
+    help = ("Push applications that wait on a registry, once or --every N seconds: what Celery beat does every 30 s, "
+            "for an operator who needs it by hand.")
 
     def add_arguments(self, parser):
         parser.add_argument("--every", type=float, default=0, help="repeat every N seconds until stopped")
