@@ -31,7 +31,7 @@ class MonthlyCalculationIndexAdmin(admin.ModelAdmin):
 
 @admin.register(ServicePolicy)
 class ServicePolicyAdmin(SingletonModelAdmin):
-    pass
+    """The one policy row: the admin opens it straight away and offers no add or delete (django-solo)."""
 
 
 @admin.register(ForeignLicenceCountry)
