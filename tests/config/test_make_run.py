@@ -57,7 +57,7 @@ def make_run(tmp_path, **environment):
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 and _worker_ready(log_path):
                     break
             except httpx.TransportError:
-                pass
+                pass  # not listening yet: ask again in half a second
             time.sleep(0.5)
         yield base, log_path
     finally:

@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 
 class FlowFailed(Exception):
-    pass
+    """The server answered the integrator's flow otherwise than the contract says."""
 
 
 def expect(answer: T | Problem | None, kind: type[T], step: str) -> T:
