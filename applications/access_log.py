@@ -15,6 +15,7 @@ WHAT = {
     "registry:driving_school": _("Your driving school certificates"),
     "registry:exam_attempts": _("The number of your earlier exam attempts"),
     "registry:sms": _("Your IIN, to send you an SMS"),
+    "registry:exam_results": _("Your IIN and an exam result (passed or not, the score)"),
     "application": _("The application with your personal data"),
     "application:admin": _("The whole application in the administration site"),
 }

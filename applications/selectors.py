@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from . import sections
 from .models import Application, PersonalDataAccess, StatusChange
 
 
@@ -15,8 +16,9 @@ def applications_with_history() -> QuerySet[Application]:
 
 
 def applications_in_full() -> QuerySet[Application]:
-    """Applications with all that the Application shows (checks, consent, history): a fixed number of queries."""
-    return applications_with_history().select_related("consent").prefetch_related("checks")
+    """Applications with all that the Application shows (checks, consent, history, and what the apps that follow
+    register in `sections`, such as exam bookings): a fixed number of queries."""
+    return applications_with_history().select_related("consent").prefetch_related("checks", *sections.prefetches())
 
 
 def _of_citizen(user) -> Q:

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from config.api import MillisecondDateTimeField
 
+from . import sections
 from .access_log import describe_what
 from .iin import validate_iin
 from .models import (
@@ -162,8 +163,8 @@ class ExamAttemptSchema(serializers.Serializer):
 
 @extend_schema_serializer(component_name="Exam")
 class ExamSchema(serializers.Serializer):
-    booking = BookingSchema(allow_null=True, help_text="The active booking; null while none (always, until "
-                                                       "bookings open).")
+    booking = BookingSchema(allow_null=True, help_text="The latest booking of this kind (its `status` says "
+                                                       "whether it is still active); null before the first.")
     attempts = ExamAttemptSchema(many=True)
 
 
@@ -276,8 +277,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
     def get_exams(self, application):
         if not application.has_exams:
             return None
-        # Bookings and attempts arrive with the exams stage; until then there are none to show.
-        return {"theory": {"booking": None, "attempts": []}, "practical": {"booking": None, "attempts": []}}
+        # The exams app registers what it shows (applications never imports it).
+        return sections.render("exams", application, default={"theory": {"booking": None, "attempts": []},
+                                                                 "practical": {"booking": None, "attempts": []}})
 
     @extend_schema_field(FeeSchema)
     def get_fee(self, application):

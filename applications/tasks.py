@@ -65,8 +65,8 @@ def tell_consent_service_of_withdrawal(application_id: str) -> str:
 
 
 @shared_task(base=RegistryTask)
-def notify_citizen(application_id: str, event: str) -> str:
-    return _until_answered(services.notify_citizen(application_id=application_id, event=event))
+def notify_citizen(application_id: str, event: str, details: dict | None = None) -> str:
+    return _until_answered(services.notify_citizen(application_id=application_id, event=event, details=details))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

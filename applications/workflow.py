@@ -88,6 +88,9 @@ def move_application(*, application_id=None, application: Application | None = N
     return application
 
 
-def notify_on_commit(application_id, event: str) -> None:
-    """Tell the citizen about `event` by SMS, once the change is committed."""
-    enqueue_on_commit("applications.tasks.notify_citizen", str(application_id), event)
+def notify_on_commit(application_id, event: str, details: dict | None = None) -> None:
+    """Tell the citizen about `event` by SMS, once the change is committed (`details`: JSON the notice shows)."""
+    if details is None:
+        enqueue_on_commit("applications.tasks.notify_citizen", str(application_id), event)
+    else:
+        enqueue_on_commit("applications.tasks.notify_citizen", str(application_id), event, details)

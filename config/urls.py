@@ -38,6 +38,7 @@ urlpatterns = [
     path("staff/", include("accounts.staff_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("applications.urls")),
+    path("api/v1/", include("exams.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("", include("applications.portal_urls")),
     *urlpatterns_sandbox,

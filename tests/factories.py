@@ -81,3 +81,43 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
         if create:
             StatusChange.objects.create(application=obj, from_status="", to_status=obj.status, at=timezone.now(),
                                         actor_kind=StatusChange.ActorKind.SYSTEM)
+
+
+# --- exams ----------------------------------------------------------------------------------------------------
+
+
+def application_at_exams(*, status: str = "theory_exam", categories=("B",), **fields) -> Application:
+    """An application past consent, checks and submit, waiting for its theory (or, with `status`, practical) exam."""
+    from applications.services import next_application_number
+    from applications.workflow import move_application
+
+    application = ApplicationFactory(categories=list(categories), **fields)
+    for step in ("record_consent", "mark_eligible"):
+        application = move_application(application_id=application.pk, transition=step)
+    Application.objects.filter(pk=application.pk).update(
+        number=next_application_number(), phone="+77010000001", language="kk",
+        pickup_tson=CentreFactory(code="pickup-tson", offers_exams=False))
+    application = move_application(application_id=application.pk, transition="submit")
+    if status == "practical_exam":
+        application = move_application(application_id=application.pk, transition="pass_theory_exam")
+    return Application.objects.get(pk=application.pk)
+
+
+class ExamSlotFactory(factory.django.DjangoModelFactory):
+    """A slot at an exam centre, starting tomorrow by default, serving category B."""
+
+    class Meta:
+        model = "exams.ExamSlot"
+        skip_postgeneration_save = True
+
+    centre = factory.SubFactory(CentreFactory, code="exam-centre", offers_exams=True)
+    kind = "theory"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=1))
+    capacity = 10
+
+    @factory.post_generation
+    def categories(obj, create, extracted, **kwargs):
+        if create:
+            from applications.models import Category
+
+            obj.categories.set(Category.objects.filter(code__in=extracted or ["B"]))

@@ -72,6 +72,7 @@ class PersonalDataAccess(AppendOnly):
         CASE_HANDLING = "case_handling", _("Handling the application")
         ADMINISTRATION = "administration", _("System administration")
         SUPPORT = "support", _("Following the application for the citizen")
+        EXAM_RESULT = "exam_result", _("Reporting your exam result to the exam system")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="access_log")
     at = models.DateTimeField(_("at"), default=timezone.now)

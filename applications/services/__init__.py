@@ -19,14 +19,15 @@ from .consent import (
     withdraw_consent,
 )
 from .intake import start_application, validate_categories
-from .notices import notice_text, notify_citizen
+from .notices import notice_text, notify_citizen, register_notice
 from .submission import cancel_application, next_application_number, submit_application
 
 __all__ = [
     "ApplicationError", "ApplicationErrorCode", "NotPermitted", "WrongStatus",
     "cancel_application", "confirm_consent", "expire_unconfirmed_consents", "fail_consent", "log_staff_list_read",
     "log_staff_read", "next_application_number", "notice_text", "notify_citizen",
-    "notify_consent_service_of_withdrawal", "record_consent_decline", "request_consent", "resend_consent_code",
+    "notify_consent_service_of_withdrawal", "record_consent_decline", "register_notice", "request_consent",
+    "resend_consent_code",
     "run_checks", "send_new_consent_code", "stalled_checks", "start_application", "submit_application",
     "unrequested_consents", "validate_categories", "withdraw_consent",
 ]

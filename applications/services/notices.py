@@ -3,6 +3,8 @@
 They follow the workflow's `application_moved` signal, so no use case has to remember to send them.
 """
 
+from collections.abc import Callable
+
 from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -14,6 +16,15 @@ from ..access_log import registry_access
 from ..models import Application, PersonalDataAccess, Status
 from ..refusals import refusal_message
 from ..workflow import application_moved, notify_on_commit
+
+# Notices of the apps that follow the application (exams: booking, reminder, result), registered at start-up:
+# event -> writer(application, details) giving the text in the active language.
+NOTICE_WRITERS: dict[str, Callable[[Application, dict], str]] = {}
+
+
+def register_notice(event: str, writer: Callable[[Application, dict], str]) -> None:
+    NOTICE_WRITERS[event] = writer
+
 
 # Refusals with nobody to tell: the registries do not know the person, so no phone is known either.
 NOBODY_TO_TELL = {"person_not_found"}
@@ -37,8 +48,10 @@ def notify_on_move(sender, *, application_id, from_status, to_status, actor, **k
         notify_on_commit(application_id, event)
 
 
-def notice_text(application: Application, event: str) -> str:
+def notice_text(application: Application, event: str, details: dict | None = None) -> str:
     with translation.override(application.notify_language):
+        if event in NOTICE_WRITERS:
+            return NOTICE_WRITERS[event](application, details or {})
         if event == "refused":
             return _("Kuälik: your application is refused. %(message)s") % {
                 "message": refusal_message(application.refusal_code)}
@@ -54,11 +67,11 @@ def notice_text(application: Application, event: str) -> str:
         raise ValueError(f"no notice for {event!r}")
 
 
-def notify_citizen(*, application_id, event: str) -> str:
+def notify_citizen(*, application_id, event: str, details: dict | None = None) -> str:
     """Tell the citizen by SMS; the gateway finds the phone from the IIN, so we need not keep it."""
     application = Application.objects.get(pk=application_id)
     if event == "refused" and application.refusal_code in NOBODY_TO_TELL:
         return "skipped"
-    answer = sms_client.send(iin=application.iin, text=notice_text(application, event))
+    answer = sms_client.send(iin=application.iin, text=notice_text(application, event, details))
     registry_access(application, "sms", PersonalDataAccess.Purpose.NOTIFICATION).save()
     return answer.outcome if answer.outcome != Outcome.UNAVAILABLE else "unavailable"

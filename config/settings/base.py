@@ -211,6 +211,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-applications": {"task": "applications.tasks.sweep",
                                    "schedule": env.float("CHECKS_SWEEP_EVERY_SECONDS", default=30.0)},
+    # Exam reminders the day before, no-shows after, theory sessions whose time ran out, unreported results.
+    "exam-chores": {"task": "exams.tasks.exam_chores",
+                    "schedule": env.float("EXAM_CHORES_EVERY_SECONDS", default=60.0)},
 }
 
 # The check pipeline.

@@ -5,7 +5,7 @@ from .consent import ConsentAnswer, ConsentClient
 from .driving_school import DrivingSchoolClient
 from .erap import ErapClient
 from .erdb import ErdbClient
-from .exam_attempts import ExamAttemptsClient
+from .exam_attempts import ExamAttemptsClient, ExamResultsClient
 from .licence_registry import LicenceRegistryClient
 from .medical import MedicalClient
 from .person import PersonClient
@@ -24,6 +24,8 @@ def person_client(registry: str) -> RegistryClient:
 
 consent_client = ConsentClient()
 sms_client = SmsClient()
+exam_results_client = ExamResultsClient()
 
-__all__ = ["PERSON_CLIENTS", "ConsentAnswer", "PersonQuery", "RegistryClient", "consent_client", "person_client",
+__all__ = ["PERSON_CLIENTS", "ConsentAnswer", "PersonQuery", "RegistryClient", "consent_client", "exam_results_client",
+           "person_client",
            "sms_client"]

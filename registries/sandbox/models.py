@@ -118,3 +118,23 @@ class SandboxSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} {self.sent_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SandboxExamResult(models.Model):
+    """A result that the project reported to the exam system; later attempt counts include it."""
+
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    iin = models.CharField(_("IIN"), max_length=12, db_index=True)
+    kind = models.CharField(_("kind"), max_length=16)
+    passed = models.BooleanField(_("passed"))
+    score = models.IntegerField(_("score"), null=True, blank=True)
+    at = models.DateTimeField(_("at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        app_label = "registries"
+        verbose_name = _("sandbox exam result")
+        verbose_name_plural = _("sandbox exam results")
+
+    def __str__(self) -> str:
+        return f"{self.iin} {self.kind} {'passed' if self.passed else 'failed'} ({self.reference})"

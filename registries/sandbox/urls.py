@@ -12,6 +12,7 @@ urlpatterns = [
     path("consent/requests/<uuid:request_id>/resend", views.consent_resend, name="consent-resend"),
     path("consent/requests/<uuid:request_id>/withdraw", views.consent_withdraw, name="consent-withdraw"),
     path("sms/send", views.sms_send, name="sms-send"),
+    path("exam_attempts/results", views.exam_results, name="exam-results"),
     path("_log", views.call_log, name="call-log"),
     path("<str:registry>/query", views.registry_query, name="query"),
 ]

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -31,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.languages import SERVICE_LANGUAGES
 
 from .fixtures import QUERY_REGISTRIES, find_citizen, find_citizen_by_phone
-from .models import ConsentStatus, SandboxConsentRequest, SandboxSms, local_iso
+from .models import ConsentStatus, SandboxConsentRequest, SandboxExamResult, SandboxSms, local_iso
 
 logger = logging.getLogger(__name__)
 
@@ -389,9 +390,16 @@ def driving_school_answer(citizen: dict | None) -> dict:
 
 
 def exam_attempts_answer(citizen: dict | None) -> dict:
+    """The fixture's earlier attempts, plus the failures reported to this exam system since (`exam_results`)."""
     if citizen is None:
         return {"found": False, "theory": None, "practical": None, "last_failed_on": None}
-    return {"found": True, **citizen["exam_attempts"]}
+    answer = {"found": True, **citizen["exam_attempts"]}
+    for kind, at in SandboxExamResult.objects.filter(iin=citizen["iin"], passed=False).values_list("kind", "at"):
+        if kind in ("theory", "practical"):
+            answer[kind] = (answer[kind] or 0) + 1
+            failed_on = timezone.localdate(at).isoformat()
+            answer["last_failed_on"] = max(filter(None, [answer["last_failed_on"], failed_on]))
+    return answer
 
 
 ANSWERS: dict[str, Callable[[dict | None], dict]] = {
@@ -478,6 +486,41 @@ def sms_send(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "queued", "message_id": str(message.pk)})
 
     return serve(registry="sms", endpoint="send", iin=iin, consent_request=None, answer=answer)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# exam_attempts/results: the exam system records each result reported to it
+
+
+@sandbox_endpoint
+@require_POST
+def exam_results(request: HttpRequest) -> HttpResponse:
+    """Record one exam result; the same `reference` again is the same result (a retried report), recorded once."""
+    body = read_body(request)
+    iin = iin_of(body)
+    reference = required_text(body, "reference")
+    kind = required_text(body, "kind")
+    if kind not in ("theory", "practical"):
+        raise BadRequest(_("The field “kind” must be theory or practical."))
+    passed = body.get("passed")
+    if not isinstance(passed, bool):
+        raise BadRequest(_("The field “passed” must be true or false."))
+    score = body.get("score")
+    if score is not None and (not isinstance(score, int) or isinstance(score, bool)):
+        raise BadRequest(_("The field “score” must be a whole number or null."))
+    try:
+        at = parse_datetime(required_text(body, "at"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise BadRequest(_("The field “at” must be an ISO 8601 date-time with an offset."))
+
+    def answer() -> JsonResponse:
+        SandboxExamResult.objects.get_or_create(
+            reference=reference, defaults={"iin": iin, "kind": kind, "passed": passed, "score": score, "at": at})
+        return JsonResponse({"status": "recorded", "reference": reference})
+
+    return serve(registry="exam_attempts", endpoint="results", iin=iin, consent_request=None, answer=answer)
 
 
 # ---------------------------------------------------------------------------------------------------------------

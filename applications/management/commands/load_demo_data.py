@@ -1,4 +1,5 @@
-"""Demo data for `make run` and by-hand trials: centres, staff of every role, a demo API client. Idempotent."""
+"""Demo data for `make run` and by-hand trials: centres, staff of every role, a demo API client, and what the apps
+that follow add through `demo_data_loaded` (exam slots for the next 30 days, the demo question bank). Idempotent."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -6,6 +7,7 @@ from django.db import transaction
 
 from accounts.models import ChannelApiKey, ChannelKind, Organisation, Role
 from accounts.services import ensure_staff_user
+from applications.demo import demo_data_loaded
 from applications.models import Centre
 
 DEMO_CENTRES = [
@@ -67,5 +69,6 @@ class Command(BaseCommand):
             api_key.id = f"{prefix}.{api_key.hashed_key}"
             api_key.save()
 
+        demo_data_loaded.send(sender=self.__class__, stdout=self.stdout)
         self.stdout.write(f"Demo data ready: {len(DEMO_CENTRES)} centres, {len(DEMO_STAFF)} staff users, "
                           f"API client {name!r} with key {key}")
