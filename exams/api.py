@@ -2,8 +2,8 @@
 step `book`), results (examiners). Thin views over exams.services."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
@@ -12,13 +12,21 @@ from rest_framework.views import APIView
 from accounts.idempotency import IDEMPOTENCY_CODES, idempotency_key_parameter, idempotent
 from accounts.models import Role, User
 from applications.api import ApplicationViewMixin
+from applications.models import Centre, ExamLanguage, PersonalDataAccess
 from applications.rights import Step
 from applications.serializers import BookingSchema, SlotSchema
+from applications.services import log_staff_list_read
 from config.api import CursorPagination, problem_responses
 
 from . import selectors, services
-from .representation import booking_json, slot_json
-from .serializers import BookingCreateSerializer, ResultSerializer, SlotCreateSerializer, SlotQuerySerializer
+from .representation import booking_json, examiner_booking_json, slot_json
+from .serializers import (
+    BookingCreateSerializer,
+    DayQuerySerializer,
+    ResultSerializer,
+    SlotCreateSerializer,
+    SlotQuerySerializer,
+)
 
 
 def is_examiner(user) -> bool:
@@ -161,6 +169,54 @@ class BookingReschedule(ApplicationViewMixin, APIView):
         booking = services.reschedule_booking(application=application, booking_id=booking_id,
                                               slot_id=serializer.validated_data["slot"], actor=request.user)
         return Response(booking_json(selectors.booking(booking.pk)), status=status.HTTP_201_CREATED)
+
+
+@extend_schema_serializer(component_name="ExaminerBooking")
+class ExaminerBookingSchema(BookingSchema):
+    application = inline_serializer("BookedApplication", {
+        "number": serializers.CharField(), "iin": serializers.CharField(),
+        "categories": serializers.ListField(child=serializers.CharField()),
+        "language": serializers.ChoiceField(choices=ExamLanguage.choices),
+    })
+    score = serializers.IntegerField(allow_null=True)
+
+
+class CentreBookings(ListAPIView):
+    """What an exam centre's system reads: its bookings of a day, to check identities and record results."""
+
+    permission_classes = [ExaminersOnly]
+
+    class Pagination(CursorPagination):
+        ordering = ("slot__starts_at", "id")
+
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        query = DayQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        centre = Centre.objects.filter(code=query.validated_data["centre"], offers_exams=True).first()
+        if centre is None:
+            raise Http404
+        return selectors.bookings_of_day(centre=centre, day=query.validated_data["date"],
+                                         kind=query.validated_data.get("kind"))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        # Each IIN shown is a read of the citizen's personal data, logged where the citizen sees it.
+        log_staff_list_read(application_ids=[booking.application_id for booking in page], user=request.user,
+                            purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
+        return self.get_paginated_response([examiner_booking_json(booking) for booking in page])
+
+    @extend_schema(
+        description="`examiner` only (anyone else: `404`). The centre's bookings of one local day that are not "
+                    "cancelled, by start time, with the applicant's number, IIN (to match the identity document), "
+                    "categories and exam language. **Each booking listed is written to its application's access "
+                    "log.**",
+        parameters=[DayQuerySerializer],
+        responses={200: ExaminerBookingSchema(many=True), **problem_responses("validation_error", "missing_field",
+                                                                             "not_found")})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class BookingResult(APIView):

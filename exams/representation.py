@@ -15,13 +15,15 @@ def slot_json(slot) -> dict:
             "categories": slot.category_codes(), "capacity": slot.capacity, "free": slot.free}
 
 
-def booking_status(booking: Booking) -> str:
-    """The contract's four statuses; a no-show is `failed` when it counted as an attempt, else `cancelled`."""
-    return booking.status
-
-
 def booking_json(booking: Booking) -> dict:
-    return {"id": booking.pk, "slot": slot_json(booking.slot), "status": booking_status(booking)}
+    return {"id": booking.pk, "slot": slot_json(booking.slot), "status": booking.status}
+
+
+def examiner_booking_json(booking: Booking) -> dict:
+    application = booking.application
+    return {**booking_json(booking), "score": booking.score, "application": {
+        "number": application.number, "iin": application.iin, "categories": application.categories,
+        "language": application.language}}
 
 
 def attempt_json(booking: Booking) -> dict:

@@ -37,3 +37,9 @@ class ResultSerializer(serializers.Serializer):
     score = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000,
                                      help_text="Theory: correct answers (0 to the number of questions); practical: "
                                                "penalty points.")
+
+
+class DayQuerySerializer(serializers.Serializer):
+    centre = serializers.SlugField(max_length=32, help_text="The exam centre's code.")
+    date = serializers.DateField(help_text="Local date (Asia/Almaty).")
+    kind = serializers.ChoiceField(choices=ExamKind.choices, required=False)

@@ -10,5 +10,6 @@ urlpatterns = [
          name="application-booking"),
     path("applications/<uuid:pk>/bookings/<int:booking_id>/reschedule", api.BookingReschedule.as_view(),
          name="application-booking-reschedule"),
+    path("bookings", api.CentreBookings.as_view(), name="centre-bookings"),
     path("bookings/<int:booking_id>/result", api.BookingResult.as_view(), name="booking-result"),
 ]
