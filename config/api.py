@@ -4,6 +4,7 @@ import logging
 
 from django.http import Http404, JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
@@ -207,6 +208,7 @@ class MillisecondDateTimeField(serializers.DateTimeField):
         return timezone.localtime(value).isoformat(timespec="milliseconds")
 
 
+@csrf_exempt  # any method: a POST to an unknown API path is a 404, not the CSRF middleware's HTML 403
 def api_not_found(request, exception=None):
     return json_problem("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
 

@@ -90,3 +90,18 @@ def test_schemathesis_finds_nothing_as_a_tson_operator(live_server, sandbox, san
                               application_id=response.json()["id"], iins=sandbox_iins[1:])
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
+
+
+def test_schemathesis_finds_nothing_as_an_examiner(live_server, sandbox, sandbox_iins, tmp_path):
+    """Slots created with generated bodies, a centre's bookings of a day, results for generated booking ids."""
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import Role
+    from tests.factories import CentreFactory, StaffFactory
+
+    CentreFactory(code="exam-centre", offers_exams=True)
+    token = Token.objects.create(user=StaffFactory(role=Role.EXAMINER)).key
+    result = run_schemathesis(live_server, tmp_path, authorization=f"Token {token}",
+                              application_id=str(uuid.uuid4()), iins=sandbox_iins)
+    assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
+    assert "passed" in result.stdout
