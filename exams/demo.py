@@ -54,8 +54,9 @@ def load_question_bank(folder: Path = DEMO_BANK, *, demo: bool = True) -> int:
     count = 0
     for path in sorted(folder.glob("*.json")):
         for item in json.loads(path.read_text(encoding="utf-8")):
+            # A question an administrator took out of use stays out: only new ones start in use.
             question, _created = Question.objects.update_or_create(reference=item["id"], defaults={
-                "topic": item.get("topic", ""), "is_demo": demo, "is_active": True,
+                "topic": item.get("topic", ""), "is_demo": demo,
                 **{f"text_{language}": item["text"].get(language, "") for language in ("kk", "ru", "en")},
                 **{f"explanation_{language}": item.get("explanation", {}).get(language, "")
                    for language in ("kk", "ru", "en")}})

@@ -53,25 +53,31 @@ class Generated:
 
 def generate_slots(*, days: int, start: datetime.date | None = None, lines=None) -> Generated:
     """Slots for the next `days` days from every active timetable line (or those given); a slot already generated
-    for a line and a start is left as it is, so running it again adds only what is missing."""
+    for a line and a start is left as it is, so running it again adds only what is missing. Written in bulk: a
+    month of a country's timetable is thousands of slots."""
     start = start or timezone.localdate()
     lines = list((lines if lines is not None else WeeklySlot.objects.filter(is_active=True))
                  .select_related("centre").prefetch_related("categories"))
-    created = existing = 0
     now = timezone.now()
+    wanted = {}
+    for offset in range(days):
+        day = start + datetime.timedelta(days=offset)
+        for line in (line for line in lines if line.weekday == day.weekday()):
+            starts_at = timezone.make_aware(datetime.datetime.combine(day, line.starts_at))
+            if starts_at > now:
+                wanted[(line.pk, starts_at)] = line
     with transaction.atomic():
-        for offset in range(days):
-            day = start + datetime.timedelta(days=offset)
-            for line in (line for line in lines if line.weekday == day.weekday()):
-                starts_at = timezone.make_aware(datetime.datetime.combine(day, line.starts_at))
-                if starts_at <= now:
-                    continue
-                slot, made = ExamSlot.objects.get_or_create(
-                    schedule=line, starts_at=starts_at,
-                    defaults={"centre": line.centre, "kind": line.kind, "capacity": line.capacity})
-                if made:
-                    slot.categories.set(line.categories.all())
-                    created += 1
-                else:
-                    existing += 1
-    return Generated(created, existing)
+        existing = set(ExamSlot.objects.filter(schedule__in=lines, starts_at__gte=now)
+                       .values_list("schedule_id", "starts_at"))
+        missing = [(line, starts_at) for (line_id, starts_at), line in wanted.items()
+                   if (line_id, starts_at) not in existing]
+        slots = ExamSlot.objects.bulk_create(
+            [ExamSlot(schedule=line, starts_at=starts_at, centre=line.centre, kind=line.kind, capacity=line.capacity)
+             for line, starts_at in missing], batch_size=500)
+        if slots and slots[0].pk is None:  # a backend that does not return ids (none that we run on)
+            slots = list(ExamSlot.objects.filter(schedule__in=lines, starts_at__in=[s for _l, s in missing]))
+        through = ExamSlot.categories.through
+        through.objects.bulk_create(
+            [through(examslot_id=slot.pk, category_id=category.pk)
+             for slot in slots for category in slot.schedule.categories.all()], batch_size=2000)
+    return Generated(len(slots), len(wanted) - len(missing))
