@@ -87,9 +87,9 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
         description="The caller's applications, newest first: a channel client sees its own organisation's; a "
                     "`tson_operator` or `police_officer` sees every application, and **every application a staff "
                     "list shows is written to that application's access log** (a read of the citizen's personal "
-                    "data, purpose case handling).",
+                    "data, purpose case handling). Any other role: `404`.",
         parameters=[ApplicationListQuerySerializer],
-        responses={200: ApplicationSerializer(many=True), **problem_responses("validation_error")})
+        responses={200: ApplicationSerializer(many=True), **problem_responses("validation_error", "not_found")})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -61,6 +61,7 @@ class SlotPagination(CursorPagination):
 
 class ExamSlotListCreate(ListAPIView):
     permission_classes = [ReadsArePublicWritesForExaminers]
+    serializer_class = SlotCreateSerializer  # what OPTIONS describes for POST
     pagination_class = SlotPagination
 
     def get_queryset(self):
