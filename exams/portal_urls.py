@@ -1,7 +1,13 @@
 """The citizen's exam pages on the portal (slot picker, booking, rescheduling, cancelling, results)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "exams_portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("my/applications/<uuid:pk>/exams/<slug:kind>/", views.choose_slot, name="choose"),
+    path("my/applications/<uuid:pk>/exams/bookings/<int:booking_id>/", views.booking_made, name="booking"),
+    path("my/applications/<uuid:pk>/exams/bookings/<int:booking_id>/cancel/", views.cancel_booking, name="cancel"),
+]
