@@ -51,9 +51,10 @@ class ApplicationViewMixin:
     def step_for(self, method: str) -> Step | None:
         return self.steps.get("GET" if method == "HEAD" else method)
 
-    def get_application(self, request, pk, *, log_read: bool = False) -> Application:
+    def get_application(self, request, pk, *, log_read: bool = False, full: bool = True) -> Application:
         step = self.step_for(request.method)
-        application = next(iter(rights.applications_for(request.user, step).filter(pk=pk).order_by()[:1]), None)
+        application = next(iter(rights.applications_for(request.user, step, full=full).filter(pk=pk).order_by()[:1]),
+                           None)
         if application is None:
             raise Http404
         if log_read and rights.reads_are_logged(request.user):

@@ -72,9 +72,10 @@ def may_take(caller, step: Step) -> bool:
     return step in STAFF_STEPS[role] or (role == BRANCH_ROLE and step in CHANNEL_STEPS)
 
 
-def applications_for(caller, step: Step = Step.READ) -> QuerySet[Application]:
-    """The applications on which the caller may take `step`, with what the Application shows prefetched."""
-    queryset = applications_in_full()
+def applications_for(caller, step: Step = Step.READ, *, full: bool = True) -> QuerySet[Application]:
+    """The applications on which the caller may take `step`, with what the Application shows prefetched (`full`);
+    without `full`, the rows alone, for a step that answers something else (a booking)."""
+    queryset = applications_in_full() if full else Application.objects.all()
     if isinstance(caller, ChannelClient):
         return queryset.filter(organisation=caller.organisation) if step in CHANNEL_STEPS else queryset.none()
     role = _staff_role(caller)

@@ -150,7 +150,8 @@ class SlotSchema(serializers.Serializer):
 @extend_schema_serializer(component_name="Booking")
 class BookingSchema(serializers.Serializer):
     id = serializers.IntegerField()
-    slot = SlotSchema()
+    slot = SlotSchema(help_text="Inside an Application, the slot's `free` may be up to a minute old (another "
+                                "applicant's booking does not renew the copy); `GET /exam-slots/{id}` is current.")
     status = serializers.ChoiceField(choices=BOOKING_STATUSES)
 
 

@@ -120,12 +120,12 @@ class BookingCreate(ApplicationViewMixin, APIView):
             "slot_not_suitable", "retake_too_early", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
-        application = self.get_application(request, pk)
+        application = self.get_application(request, pk, full=False)
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         booking = services.book_exam_slot(application=application, slot_id=serializer.validated_data["slot"],
                                           actor=request.user)
-        return Response(booking_json(selectors.booking(booking.pk)), status=status.HTTP_201_CREATED)
+        return Response(booking_json(booking), status=status.HTTP_201_CREATED)  # the service's rows, as written
 
 
 class BookingDetail(ApplicationViewMixin, APIView):
@@ -134,7 +134,7 @@ class BookingDetail(ApplicationViewMixin, APIView):
     @extend_schema(description="One of the application's bookings.",
                    responses={200: BookingSchema, **problem_responses("not_found")})
     def get(self, request, pk, booking_id):
-        application = self.get_application(request, pk)
+        application = self.get_application(request, pk, full=False)
         booking = selectors.booking(booking_id, application=application)
         if booking is None:
             raise Http404
@@ -147,7 +147,7 @@ class BookingDetail(ApplicationViewMixin, APIView):
         responses={204: OpenApiResponse(description="Cancelled."),
                    **problem_responses("not_found", "wrong_status")})
     def delete(self, request, pk, booking_id):
-        application = self.get_application(request, pk)
+        application = self.get_application(request, pk, full=False)
         services.cancel_booking(application=application, booking_id=booking_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -164,7 +164,7 @@ class BookingReschedule(ApplicationViewMixin, APIView):
             *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk, booking_id):
-        application = self.get_application(request, pk)
+        application = self.get_application(request, pk, full=False)
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         booking = services.reschedule_booking(application=application, booking_id=booking_id,

@@ -11,7 +11,7 @@ Race-free by construction, with the database deciding:
 import datetime
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,10 +76,15 @@ def retake_from(application: Application, kind: str, rules: ExamRules | None = N
 # Seats
 
 
-def _take_seat(slot_id: int, now: datetime.datetime) -> bool:
-    """One conditional UPDATE: a seat while one is free and the slot has not started."""
-    return bool(ExamSlot.objects.filter(pk=slot_id, booked__lt=F("capacity"), starts_at__gt=now)
-                .update(booked=F("booked") + 1))
+def _take_seat(slot_id: int, now: datetime.datetime) -> int | None:
+    """One conditional UPDATE: a seat while one is free and the slot has not started. Answers the seats now taken
+    (RETURNING, which the ORM's update() cannot say), or None when no seat was had."""
+    table = connection.ops.quote_name(ExamSlot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET booked = booked + 1 WHERE id = %s AND booked < capacity "  # noqa: S608
+                       "AND starts_at > %s RETURNING booked", [slot_id, now])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _free_seat(slot_id: int) -> None:
@@ -94,7 +99,7 @@ def _suitability_error(application: Application, slot: ExamSlot, kind: str, now)
     if slot.has_started(now):
         return ExamError(ExamErrorCode.SLOT_NOT_SUITABLE, _("This exam has already started: choose a later one."),
                          field="slot")
-    served = set(slot.categories.values_list("code", flat=True))
+    served = {category.code for category in slot.categories.all()}
     missing = [code for code in application.categories if code not in served]
     if missing:
         return ExamError(ExamErrorCode.SLOT_NOT_SUITABLE,
@@ -106,7 +111,7 @@ def _suitability_error(application: Application, slot: ExamSlot, kind: str, now)
 
 
 def _slot(slot_id) -> ExamSlot:
-    slot = ExamSlot.objects.select_related("centre").filter(pk=slot_id).first()
+    slot = ExamSlot.objects.select_related("centre").prefetch_related("categories").filter(pk=slot_id).first()
     if slot is None:
         raise ExamError(ExamErrorCode.VALIDATION_ERROR, _("There is no exam slot with this id."), field="slot")
     return slot
@@ -136,12 +141,8 @@ def _check_may_book(application: Application, slot: ExamSlot, kind: str, now) ->
 
 
 def _new_booking(application: Application, slot: ExamSlot, kind: str, now) -> Booking:
-    if not _take_seat(slot.pk, now):
-        slot.refresh_from_db(fields=["booked", "starts_at"])
-        if slot.has_started(timezone.now()):
-            raise ExamError(ExamErrorCode.SLOT_NOT_SUITABLE, _("This exam has already started: choose a later one."),
-                            field="slot")
-        raise ExamError(ExamErrorCode.SLOT_FULL, _("Every seat of this slot is taken: choose another."))
+    """The booking row first, the seat last: the slot's row, which every booker of that slot waits for, stays
+    locked only from the seat's UPDATE to the commit."""
     try:
         with transaction.atomic():
             booking = Booking.objects.create(application=application, slot=slot, kind=kind, booked_at=now)
@@ -150,8 +151,14 @@ def _new_booking(application: Application, slot: ExamSlot, kind: str, now) -> Bo
         raise ExamError(ExamErrorCode.BOOKING_EXISTS,
                         _("This application already has a %(kind)s booked: cancel or reschedule it.")
                         % {"kind": ExamKind(kind).label.lower()}) from error
-    booking.slot = slot
-    slot.booked += 1
+    taken = _take_seat(slot.pk, now)
+    if taken is None:
+        # Raised inside the use case's transaction: the booking row above is rolled back with it.
+        if slot.has_started(timezone.now()):
+            raise ExamError(ExamErrorCode.SLOT_NOT_SUITABLE, _("This exam has already started: choose a later one."),
+                            field="slot")
+        raise ExamError(ExamErrorCode.SLOT_FULL, _("Every seat of this slot is taken: choose another."))
+    slot.booked = taken  # as the UPDATE left it, for the answer
     return booking
 
 
@@ -227,7 +234,7 @@ def reschedule_booking(*, application: Application, booking_id, slot_id, actor=N
         _cancel(booking, now)
         new_booking = _new_booking(application, slot, booking.kind, now)
     else:
-        if not _take_seat(slot.pk, now):
+        if _take_seat(slot.pk, now) is None:
             raise ExamError(ExamErrorCode.SLOT_FULL, _("Every seat of this slot is taken: choose another."))
         _cancel(booking, now)
         new_booking = Booking.objects.create(application=application, slot=slot, kind=booking.kind, booked_at=now)
