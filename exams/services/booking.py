@@ -21,7 +21,7 @@ from applications.models import Application, Check, Registry, Status
 from applications.workflow import lock, notify_on_commit
 
 from ..errors import ExamError, ExamErrorCode
-from ..models import Booking, ExamKind, ExamRules, ExamSlot
+from ..models import Booking, ExamKind, ExamRules, ExamSlot, TheorySession
 
 # Which exam an application books in each status.
 STAGE_KIND = {Status.THEORY_EXAM: ExamKind.THEORY, Status.PRACTICAL_EXAM: ExamKind.PRACTICAL}
@@ -199,7 +199,8 @@ def _check_cancellable(booking: Booking, now) -> None:
     if booking.status != Booking.State.BOOKED:
         raise ExamError(ExamErrorCode.WRONG_STATUS, _("This booking is %(status)s: it cannot be changed.")
                         % {"status": Booking.State(booking.status).label.lower()})
-    if booking.slot.has_started(now):
+    if booking.slot.has_started(now) or TheorySession.objects.filter(booking=booking).exists():
+        # An exam opened on the terminal (up to an hour early) is under way: it ends with a result, not a cancel.
         raise ExamError(ExamErrorCode.WRONG_STATUS, _("The exam has started: the booking can no longer be changed."))
 
 

@@ -166,8 +166,10 @@ def mark_no_shows(*, now: datetime.datetime | None = None) -> int:
     rules = ExamRules.current()
     cutoff = now - datetime.timedelta(hours=rules.no_show_after_hours)
     marked = 0
-    for booking_id in Booking.objects.filter(status=Booking.State.BOOKED, slot__starts_at__lt=cutoff).values_list(
-            "pk", flat=True)[:1000]:
+    # An applicant still at the terminal is no no-show: their session ends with a result.
+    candidates = (Booking.objects.filter(status=Booking.State.BOOKED, slot__starts_at__lt=cutoff)
+                  .exclude(theory_session__isnull=False, theory_session__finished_at__isnull=True))
+    for booking_id in candidates.values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
             application, booking = _locked_booking(booking_id)
             if booking.status != Booking.State.BOOKED:

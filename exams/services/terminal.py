@@ -81,6 +81,8 @@ def open_theory_session(*, booking_id, actor, identity_checked: bool) -> Opened:
     if now < booking.slot.starts_at - RESULT_OPENS_BEFORE:
         raise ExamError(ExamErrorCode.WRONG_STATUS, _("The exam can be opened from one hour before it starts."))
     rules = ExamRules.current()
+    if now >= booking.slot.starts_at + datetime.timedelta(hours=rules.no_show_after_hours):
+        raise ExamError(ExamErrorCode.WRONG_STATUS, _("This exam was hours ago: the applicant did not come."))
     session = TheorySession.objects.create(
         booking=booking, language=application.language or "kk",
         question_ids=_draw(application.categories, rules.theory_questions), terminal_token_hash=_digest(token),
