@@ -63,10 +63,10 @@ def retake_from(application: Application, kind: str, rules: ExamRules | None = N
     After each failed attempt the retake wait applies; each time the failures reach a multiple of the set number
     (3 by policy), the long wait (6 months after the last exam) applies instead.
     """
-    rules = rules or ExamRules.current()
     record = failed_attempts(application, kind)
     if not record.failed or record.last_failed_at is None:
         return None
+    rules = rules or ExamRules.current()
     if record.failed % rules.attempts_before_long_wait == 0:
         return record.last_failed_at + rules.long_wait()
     return record.last_failed_at + datetime.timedelta(days=rules.retake_wait_days)
@@ -126,11 +126,8 @@ def _kind_for_booking(application: Application) -> str:
 
 
 def _check_may_book(application: Application, slot: ExamSlot, kind: str, now) -> None:
-    """Every rule of a new booking but the seat itself, in the order an integrator can act on."""
-    if Booking.objects.filter(application=application, kind=kind, status=Booking.State.BOOKED).exists():
-        raise ExamError(ExamErrorCode.BOOKING_EXISTS,
-                        _("This application already has a %(kind)s booked: cancel or reschedule it.")
-                        % {"kind": ExamKind(kind).label.lower()})
+    """Every rule of a new booking but the seat itself. One active booking per kind is the partial unique
+    constraint's to say, when the booking is inserted (`_new_booking`)."""
     if error := _suitability_error(application, slot, kind, now):
         raise error
     if (allowed_from := retake_from(application, kind)) is not None and now < allowed_from:
