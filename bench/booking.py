@@ -130,6 +130,36 @@ function done(summary, latency, requests)
 end
 """
 
+# The floor under any write through this stack: an authenticated, throttled DRF POST writing one row.
+WRK_ONE_ROW_SCRIPT = r"""
+function init(args)
+  local key = string.match(args[1] or "", "^key=(.*)$")
+  headers = {["Content-Type"] = "application/json", ["Authorization"] = "Api-Key " .. key}
+end
+
+function request()
+  return wrk.format("POST", "/sandbox/bare-write", headers, '{"slot": 1}')
+end
+
+function done(summary, latency, requests)
+  io.write(string.format('BENCH-RESULT {"duration_us": %.0f, "requests": %.0f, "p50_us": %.0f, "p95_us": %.0f, ' ..
+    '"p99_us": %.0f}\n', summary.duration, summary.requests, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99)))
+end
+"""
+
+
+def run_one_row_write(wrk: str, args, workdir: Path, api_key: str) -> dict:
+    script = workdir / "one_row.lua"
+    script.write_text(WRK_ONE_ROW_SCRIPT)
+    command = [wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.seconds}s",
+               "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{args.port}", "--", f"key={api_key}"]
+    stdout = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in stdout.splitlines() if line.startswith("BENCH-RESULT "))
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    return {"rate": result["requests"] / (result["duration_us"] / 1e6), "p50": result["p50_us"] / 1000,
+            "p95": result["p95_us"] / 1000, "p99": result["p99_us"] / 1000}
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -470,6 +500,8 @@ def main():
             return (f"one slot, {capacity} seats for {per_run} applicants", [(a, slot) for a in full_ids],
                     {"rows": 1, "capacity": capacity})
 
+        one_row = run_one_row_write(wrk, args, workdir, api_key)
+        print(f"  one-row DRF write (floor): {one_row['rate']:.1f} requests/s", flush=True)
         full_slot: dict = {}
         results = []
         for name, scenario in (("distinct", distinct), ("contended", contended), ("full", full)):
@@ -505,10 +537,10 @@ def main():
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    print_report(args, results, one_query_count, full_slot)
+    print_report(args, results, one_query_count, full_slot, one_row)
 
 
-def print_report(args, results, one_query_count: int, full_slot: dict) -> None:
+def print_report(args, results, one_query_count: int, full_slot: dict, one_row: dict) -> None:
     print(f"\nkuälik booking benchmark: gunicorn {args.workers} x {args.threads} threads, wrk {args.connections} "
           f"connections, pgbench {args.connections} clients, {args.seconds} s each, PostgreSQL, "
           f"{os.cpu_count()} cores; {one_query_count} SQL statements per booking "
@@ -537,6 +569,13 @@ def print_report(args, results, one_query_count: int, full_slot: dict) -> None:
         if name == "full":
             print(f"    the slot of {full_slot['capacity']} seats holds {full_slot['booked']} bookings")
     print(f"\n  median API / pgbench over the scenarios: {statistics.median(ratios):.1%}")
+    distinct_floor = results[0][3]["rate"]
+    print(f"\n  one-row DRF write (an authenticated, throttled POST that inserts one row; the floor under any write "
+          f"through this stack)\n    {one_row['rate']:8.1f} requests/s   p50 {one_row['p50']:6.1f} ms   "
+          f"p95 {one_row['p95']:6.1f} ms   p99 {one_row['p99']:6.1f} ms   = {one_row['rate'] / distinct_floor:5.1%} of "
+          f"pgbench (distinct rows)")
+    for name, _title, http, _floor, _check in results:
+        print(f"    {name:10} bookings = {http['rate'] / one_row['rate']:5.1%} of the one-row write")
 
 
 if __name__ == "__main__":
