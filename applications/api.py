@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -9,6 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -29,9 +31,14 @@ from .serializers import (
     ApplicationSerializer,
     CentreSerializer,
     ConsentCodeSerializer,
+    DeskPaymentSerializer,
+    PaymentSerializer,
+    PhotoUploadSerializer,
     SubmitSerializer,
     application_create_serializer,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class StepPermission(BasePermission):
@@ -302,3 +309,91 @@ class ConsentCallback(APIView):
         if request.data.get("status") == "declined" and request.data.get("request_id"):
             services.record_consent_decline(request_id=str(request.data["request_id"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- formalisation: the state fee and the photo ---------------------------------------------------------------
+
+
+class PaymentCreate(ApplicationViewMixin, APIView):
+    steps = {"POST": Step.PAY}
+
+    @extend_schema(
+        description="An online payment of the state fee (`formalization` only). No body: the amount is policy, and "
+                    "an amount sent is ignored. Asked again while a payment is pending (or twice at once), it "
+                    "answers that same payment. Open `pay_url` (absolute) to pay; the provider confirms with a "
+                    "signed callback. A declined payment leaves the fee unpaid: create another.",
+        request=None, parameters=[idempotency_key_parameter(required=True)],
+        responses={201: PaymentSerializer, **problem_responses(
+            "not_found", "wrong_status", "idempotency_key_missing", "registry_unavailable", *IDEMPOTENCY_CODES)})
+    @idempotent(required_for_channels=True)
+    def post(self, request, pk):
+        payment = services.create_payment(application=self.get_application(request, pk, full=False),
+                                          actor=request.user)
+        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDesk(ApplicationViewMixin, APIView):
+    steps = {"POST": Step.DESK_PAYMENT}
+
+    @extend_schema(
+        description="`tson_operator`: the state fee paid at the desk, with the receipt number. A second payment "
+                    "is `409 wrong_status`.",
+        request=DeskPaymentSerializer, parameters=[idempotency_key_parameter()],
+        responses={200: PaymentSerializer, **problem_responses(
+            "missing_field", "validation_error", "not_found", "wrong_status", *IDEMPOTENCY_CODES)})
+    @idempotent()
+    def post(self, request, pk):
+        application = self.get_application(request, pk, full=False)
+        serializer = DeskPaymentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = services.pay_at_desk(application=application, receipt=serializer.validated_data["receipt"],
+                                       actor=request.user)
+        return Response(PaymentSerializer(payment).data)
+
+
+class PhotoUpload(ApplicationViewMixin, APIView):
+    steps = {"PUT": Step.PHOTO}
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        description="`tson_operator`: the licence photo, multipart field `photo`: JPEG or PNG, portrait, at least "
+                    "413×531 pixels, at most 5 MB (the image itself is read, not its name); else `400 "
+                    "invalid_photo` with the reason, for uploads up to 10 MB. A larger body is refused unread.",
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={200: ApplicationSerializer, **problem_responses(
+            "invalid_photo", "missing_field", "not_found", "wrong_status")})
+    def put(self, request, pk):
+        application = self.get_application(request, pk, full=False)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.PHOTO_UPLOAD_MAX_BYTES + 64 * 1024:
+            return problem("invalid_photo", _("The photo is larger than 10 MB."), errors={
+                "photo": [_("The photo is larger than 10 MB.")]})
+        upload = request.FILES.get("photo")
+        if upload is None:
+            return problem("missing_field", _("A required field is missing."),
+                           errors={"photo": [_("Attach the photo (field “photo”).")]})
+        services.capture_photo(application=application, upload=upload, actor=request.user)
+        return self.respond(application)
+
+
+class PaymentCallback(APIView):
+    """The payment provider's word on a payment: signed (HMAC over the timestamp, the nonce and the body), fresh, and
+    never replayed; anything else changes nothing and is logged."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        verdict = services.verify_payment_callback(
+            body=request.body, timestamp=request.headers.get("X-Payment-Timestamp", ""),
+            nonce=request.headers.get("X-Payment-Nonce", ""), signature=request.headers.get("X-Payment-Signature", ""))
+        if not verdict.accepted:
+            logger.warning("payment callback refused (%s) from %s", verdict.reason, request.META.get("REMOTE_ADDR"))
+            return problem("not_authenticated", _("The callback is not valid (%(reason)s).") % {
+                "reason": verdict.reason}, status_code=401)
+        data = request.data if isinstance(request.data, dict) else {}
+        outcome = services.record_payment_outcome(reference=str(data.get("reference", "")),
+                                                  status=str(data.get("status", "")),
+                                                  amount_kzt=data.get("amount_kzt"))
+        return Response({"outcome": outcome})

@@ -21,20 +21,25 @@ class ApplicationsConfig(AppConfig):
             Check,
             Consent,
             MonthlyCalculationIndex,
+            Payment,
+            RefusalReason,
             ServicePolicy,
             Status,
             StatusChange,
             forget_categories,
             forget_fee,
+            forget_refusal_reasons,
         )
         from .services import notices  # noqa: F401 -- connects the notice receivers to application_moved
 
         for model in (ServicePolicy, MonthlyCalculationIndex):
             post_save.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-{model.__name__}")
             post_delete.connect(forget_fee, sender=model, dispatch_uid=f"forget-fee-delete-{model.__name__}")
+        post_save.connect(forget_refusal_reasons, sender=RefusalReason, dispatch_uid="forget-refusal-reasons")
+        post_delete.connect(forget_refusal_reasons, sender=RefusalReason, dispatch_uid="forget-refusal-reasons-del")
         post_save.connect(forget_categories, sender=Category, dispatch_uid="forget-categories")
         post_delete.connect(forget_categories, sender=Category, dispatch_uid="forget-categories-delete")
-        for model in (Application, Check, Consent, StatusChange):
+        for model in (Application, Check, Consent, StatusChange, Payment):
             post_save.connect(representation_cache.forget_on_change, sender=model,
                               dispatch_uid=f"forget-application-json-{model.__name__}")
             post_delete.connect(representation_cache.forget_on_change, sender=model,

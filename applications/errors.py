@@ -23,6 +23,7 @@ class ApplicationErrorCode(StrEnum):
     RESEND_LIMIT_REACHED = "resend_limit_reached"
     THROTTLED = "throttled"
     REGISTRY_UNAVAILABLE = "registry_unavailable"
+    INVALID_PHOTO = "invalid_photo"
 
 
 HTTP_STATUS = {
@@ -39,6 +40,7 @@ HTTP_STATUS = {
     ApplicationErrorCode.RESEND_LIMIT_REACHED: 429,
     ApplicationErrorCode.THROTTLED: 429,
     ApplicationErrorCode.REGISTRY_UNAVAILABLE: 503,
+    ApplicationErrorCode.INVALID_PHOTO: 400,
 }
 
 

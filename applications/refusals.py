@@ -8,7 +8,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Application, Check, Registry
+from .models import Application, Check, RefusalReason, Registry
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,18 @@ def refusal_message(code: str) -> str:
     }
 
 
+def application_refusal_message(application: Application) -> str:
+    """The refusal as the citizen reads it; an officer's refusal adds the reason of the catalogue and the comment."""
+    message = refusal_message(application.refusal_code)
+    if application.refusal_code == "officer_refused":
+        if application.officer_reason_code:
+            message += " " + _("Reason: %(reason)s.") % {
+                "reason": RefusalReason.title_for(application.officer_reason_code)}
+        if application.refusal_comment:
+            message += " " + _("The officer's comment: %(comment)s") % {"comment": application.refusal_comment}
+    return message
+
+
 @dataclass(frozen=True)
 class RefusedCheck:
     """One failed check as the refusal page shows it: the step, why, the registry's own facts, what to do."""
@@ -141,6 +153,9 @@ def refused_checks(application: Application) -> list[RefusedCheck]:
             shown.append(RefusedCheck(0, "", _("The application was refused (%(code)s).") % {"code": check.code}, ""))
             continue
         details = _details(check.code, check.facts or {})
+        if check.code == "officer_refused" and application.officer_reason_code:
+            details.append(_("Reason: %(reason)s.") % {
+                "reason": RefusalReason.title_for(application.officer_reason_code)})
         if check.code == "officer_refused" and application.refusal_comment:
             details.append(_("The officer's comment: %(comment)s") % {"comment": application.refusal_comment})
         shown.append(RefusedCheck(refusal.step, str(refusal.step_name), str(refusal.reason), str(refusal.next_step),

@@ -26,7 +26,7 @@ from .models import (
     ServicePolicy,
     Status,
 )
-from .refusals import REFUSALS, refusal_message
+from .refusals import REFUSALS, application_refusal_message
 
 EXAM_LANGUAGES = ExamLanguage.choices
 REFUSAL_CODES = list(REFUSALS)
@@ -271,7 +271,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     def get_refusal(self, application):
         if application.status != Status.REFUSED:
             return None
-        return {"code": application.refusal_code, "message": refusal_message(application.refusal_code),
+        return {"code": application.refusal_code, "message": application_refusal_message(application),
                 "decided_at": _time(application.decided_at)}
 
     @extend_schema_field(ExamsSchema(allow_null=True))
@@ -293,7 +293,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     @extend_schema_field(DecisionSchema(allow_null=True))
     def get_decision(self, application):
         if application.status == Status.REFUSED and application.refusal_code == "officer_refused":
-            return {"decision": "refuse", "reason_code": application.refusal_code,
+            return {"decision": "refuse", "reason_code": application.officer_reason_code or None,
                     "decided_at": _time(application.decided_at)}
         if application.status in (Status.APPROVED, Status.PRINTED, Status.ISSUED):
             return {"decision": "approve", "reason_code": None, "decided_at": _time(application.decided_at)}
@@ -363,3 +363,32 @@ class CentreSerializer(serializers.ModelSerializer):
     class Meta:
         model = Centre
         fields = ["code", "name", "city", "services"]
+
+
+@extend_schema_serializer(component_name="Payment")
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    amount_kzt = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=["pending", "paid", "declined"], read_only=True)
+    pay_url = serializers.SerializerMethodField(help_text="Absolute: the provider's payment page (`POST` it "
+                                                          "`{\"outcome\"}` in sandbox mode); null at the desk.")
+    method = serializers.ChoiceField(choices=["online", "desk"], read_only=True)
+    receipt = serializers.SerializerMethodField(help_text="The desk's receipt number; null online.")
+    created_at = MillisecondDateTimeField(read_only=True)
+    decided_at = MillisecondDateTimeField(read_only=True, allow_null=True)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_pay_url(self, payment):
+        return payment.pay_url or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_receipt(self, payment):
+        return payment.receipt or None
+
+
+class DeskPaymentSerializer(serializers.Serializer):
+    receipt = serializers.CharField(max_length=64, help_text="The number on the desk's receipt.")
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    photo = serializers.FileField(help_text="JPEG or PNG, portrait, at least 413×531 pixels, at most 5 MB.")

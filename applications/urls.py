@@ -14,4 +14,8 @@ urlpatterns = [
     path("centres", api.CentreList.as_view(), name="centre-list"),
     path("applications/<uuid:pk>/access-log", api.AccessLog.as_view(), name="application-access-log"),
     path("callbacks/consent", api.ConsentCallback.as_view(), name="consent-callback"),
+    path("applications/<uuid:pk>/payments", api.PaymentCreate.as_view(), name="application-payments"),
+    path("applications/<uuid:pk>/payments/desk", api.PaymentDesk.as_view(), name="application-payment-desk"),
+    path("applications/<uuid:pk>/photo", api.PhotoUpload.as_view(), name="application-photo"),
+    path("callbacks/payment", api.PaymentCallback.as_view(), name="payment-callback"),
 ]

@@ -26,7 +26,7 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "method_not_allowed": 405,
     "wrong_status": 409, "active_application_exists": 409, "slot_full": 409, "booking_exists": 409,
-    "idempotency_key_in_use": 409,
+    "idempotency_key_in_use": 409, "claimed": 409,
     "not_acceptable": 406,
     "unsupported_media_type": 415,
     "idempotency_key_reused": 422, "slot_not_suitable": 422, "retake_too_early": 422,
@@ -238,6 +238,10 @@ class ProblemSerializer(serializers.Serializer):
                                                      "the `Retry-After` header).")
     current_status = serializers.CharField(required=False,
                                            help_text="With `wrong_status`: the application's status.")
+    retake_from = serializers.DateTimeField(required=False,
+                                            help_text="With `retake_too_early`: from when a booking may be made.")
+    claimed_by = serializers.CharField(required=False, help_text="With `claimed`: the officer who holds it.")
+    claimed_until = serializers.DateTimeField(required=False, help_text="With `claimed`: until when.")
 
     def get_fields(self):
         fields = super().get_fields()

@@ -23,6 +23,7 @@ if settings.SANDBOX_MODE:
         path("sandbox/bare", bench_views.bare, name="sandbox-bare"),
         path("sandbox/bare-write", bench_views.OneRowWrite.as_view(), name="sandbox-bare-write"),
         path("sandbox/registries/", include("registries.sandbox.urls")),
+        path("sandbox/pay/", include("registries.sandbox.pay_urls")),
         path("api/v1/sandbox/", include("registries.sandbox.api_urls")),
     ]
 else:
@@ -36,10 +37,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("staff/exams/", include("exams.staff_urls")),
+    path("staff/desk/", include("applications.staff_urls")),
+    path("staff/review/", include("reviews.staff_urls")),
     path("staff/", include("accounts.staff_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("applications.urls")),
     path("api/v1/", include("exams.urls")),
+    path("api/v1/", include("reviews.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("", include("applications.portal_urls")),
     path("", include("exams.portal_urls")),

@@ -95,12 +95,13 @@ def celery_worker(settings):
 def _forget_process_caches():
     """Policy data and API keys are remembered per process; a test's rolled-back rows must not outlive it."""
     from accounts.authentication import forget_keys
-    from applications.models import forget_categories, forget_fee
+    from applications.models import forget_categories, forget_fee, forget_refusal_reasons
 
-    for forget in (forget_categories, forget_fee, forget_keys):
+    caches = (forget_categories, forget_fee, forget_keys, forget_refusal_reasons)
+    for forget in caches:
         forget()
     yield
-    for forget in (forget_categories, forget_fee, forget_keys):
+    for forget in caches:
         forget()
 
 

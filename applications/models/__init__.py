@@ -21,6 +21,15 @@ from .choices import (
     Service,
     Status,
 )
+from .formalization import (
+    CallbackNonce,
+    Notice,
+    Payment,
+    Photo,
+    RefusalReason,
+    forget_refusal_reasons,
+    photo_storage,
+)
 from .policy import (
     Category,
     Centre,
@@ -39,4 +48,5 @@ __all__ = [
     "ForeignLicenceCountry", "MonthlyCalculationIndex", "PersonalDataAccess", "PhotoSource", "Registry",
     "ReplacementReason", "Service", "ServicePolicy", "Status", "StatusChange", "forget_categories", "forget_fee",
     "is_police_officer", "is_tson_operator",
+    "CallbackNonce", "Notice", "Payment", "Photo", "RefusalReason", "forget_refusal_reasons", "photo_storage",
 ]

@@ -91,12 +91,16 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # Outcome of the checks or of the review.
     refusal_code = models.CharField(_("refusal code"), max_length=64, blank=True)
     refusal_comment = models.TextField(_("refusal comment"), blank=True)
+    # The police officer's refusal: a code of the refusal catalogue (RefusalReason).
+    officer_reason_code = models.CharField(_("officer's refusal reason"), max_length=64, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     # Formalisation (step 15).
     fee_paid_at = models.DateTimeField(_("state fee paid at"), null=True, blank=True)
     photo_source = models.CharField(_("photo source"), max_length=16, choices=PhotoSource.choices, blank=True)
     photo_captured_at = models.DateTimeField(_("photo captured at"), null=True, blank=True)
+    # Since when it waits for the police: the review queue's order (oldest first).
+    under_review_since = models.DateTimeField(_("under review since"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -129,6 +133,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["organisation", "-created_at"], name="application_org_created"),
             models.Index(fields=["citizen", "-created_at"], name="application_citizen_created"),
+            # The review queue: oldest first, and one index per filter, each only over what waits for the police.
+            models.Index(fields=["under_review_since", "id"], condition=Q(status="under_review"),
+                         name="review_queue"),
+            models.Index(fields=["service", "under_review_since", "id"], condition=Q(status="under_review"),
+                         name="review_queue_service"),
+            models.Index(fields=["channel", "under_review_since", "id"], condition=Q(status="under_review"),
+                         name="review_queue_channel"),
+            models.Index(fields=["pickup_tson", "under_review_since", "id"], condition=Q(status="under_review"),
+                         name="review_queue_centre"),
         ]
 
     def __str__(self):
@@ -197,14 +210,16 @@ class Application(ConcurrentTransitionMixin, models.Model):
     )
     def complete_formalization(self):
         """Fee paid and photo taken: the application goes to the police."""
+        self.under_review_since = timezone.now()
 
     @transition(field=status, source=Status.UNDER_REVIEW, target=Status.APPROVED, permission=is_police_officer)
     def approve(self):
         self.decided_at = timezone.now()
 
     @transition(field=status, source=Status.UNDER_REVIEW, target=Status.REFUSED, permission=is_police_officer)
-    def refuse_by_officer(self, *, comment: str = ""):
+    def refuse_by_officer(self, *, reason_code: str = "", comment: str = ""):
         self.refusal_code = "officer_refused"
+        self.officer_reason_code = reason_code
         self.refusal_comment = comment
         self.decided_at = timezone.now()
 

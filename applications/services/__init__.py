@@ -18,6 +18,15 @@ from .consent import (
     unrequested_consents,
     withdraw_consent,
 )
+from .formalization import (
+    capture_photo,
+    create_payment,
+    current_photo,
+    inspect_photo,
+    pay_at_desk,
+    record_payment_outcome,
+    verify_payment_callback,
+)
 from .intake import start_application, validate_categories
 from .notices import notice_text, notify_citizen, register_notice
 from .submission import cancel_application, next_application_number, submit_application
@@ -30,4 +39,6 @@ __all__ = [
     "resend_consent_code",
     "run_checks", "send_new_consent_code", "stalled_checks", "start_application", "submit_application",
     "unrequested_consents", "validate_categories", "withdraw_consent",
+    "capture_photo", "create_payment", "current_photo", "inspect_photo", "pay_at_desk", "record_payment_outcome",
+    "verify_payment_callback",
 ]

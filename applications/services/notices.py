@@ -14,7 +14,7 @@ from registries.results import Outcome
 
 from ..access_log import registry_access
 from ..models import Application, PersonalDataAccess, Status
-from ..refusals import refusal_message
+from ..refusals import application_refusal_message
 from ..workflow import application_moved, notify_on_commit
 
 # Notices of the apps that follow the application (exams: booking, reminder, result), registered at start-up:
@@ -54,7 +54,7 @@ def notice_text(application: Application, event: str, details: dict | None = Non
             return NOTICE_WRITERS[event](application, details or {})
         if event == "refused":
             return _("Kuälik: your application is refused. %(message)s") % {
-                "message": refusal_message(application.refusal_code)}
+                "message": application_refusal_message(application)}
         if event == "eligible":
             return _("Kuälik: every check passed. Fill in the application form to get your application number.")
         if event == "submitted":

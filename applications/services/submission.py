@@ -9,6 +9,7 @@ from .. import representation_cache
 from ..errors import ApplicationError, ApplicationErrorCode, WrongStatus
 from ..models import Application, ApplicationNumberCounter, Centre, ForeignLicenceCountry, Service, Status
 from ..workflow import lock, move_application
+from .formalization import use_registry_photo
 
 
 def next_application_number(*, on=None) -> str:
@@ -42,6 +43,7 @@ def submit_application(*, application: Application, phone: str, language: str, p
     application.number = next_application_number()
     application.phone, application.email, application.language = phone, email, language
     application.pickup_tson = centre
+    use_registry_photo(application)  # a replacement: the photo the person registry holds, if it holds one
     representation_cache.forget(application.pk)
     return move_application(application=application, transition="submit", actor=actor,
                             theory_exam_required=theory_required)

@@ -166,10 +166,35 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Licence photos: never under MEDIA_URL, never served by the web server; staff see them through an authorised,
+# logged view. A folder by default; an S3-compatible store with PHOTO_STORAGE=s3 (django-storages: the
+# AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables).
+PHOTO_ROOT = env.path("PHOTO_ROOT", default=BASE_DIR / "private" / "photos")
+PHOTO_STORAGE = env.str("PHOTO_STORAGE", default="folder")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "photos": {"BACKEND": "storages.backends.s3.S3Storage",
+               "OPTIONS": {"bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+                           "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+                           "default_acl": "private", "querystring_auth": True, "file_overwrite": False}}
+    if PHOTO_STORAGE == "s3" else
+    {"BACKEND": "django.core.files.storage.FileSystemStorage",
+     "OPTIONS": {"location": str(PHOTO_ROOT), "base_url": None, "directory_permissions_mode": 0o700,
+                 "file_permissions_mode": 0o600}},
 }
+# The photo's upload: invalid_photo is answered for bodies up to this size; larger ones are refused unread.
+PHOTO_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+# Email notices: Django's backend (the console in development, SMTP by setting: EMAIL_HOST and the rest).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kuälik <no-reply@kualik.kz>")
 
 def shared_cache(location: str) -> dict:
     """CACHES (rate limits, rendered Applications): a Redis that every process shares, so a worker's change is seen

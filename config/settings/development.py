@@ -38,6 +38,10 @@ REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.
                     else "")
 CACHES = shared_cache(REDIS_URL)
 
+# Email notices land as files in tmp/mail (one per message), unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "tmp" / "mail"))
+
 # Static files straight from the app folders: no collectstatic before `make run`.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -8,6 +8,7 @@ from .erdb import ErdbClient
 from .exam_attempts import ExamAttemptsClient, ExamResultsClient
 from .licence_registry import LicenceRegistryClient
 from .medical import MedicalClient
+from .payment import PaymentClient
 from .person import PersonClient
 from .sms import SmsClient
 
@@ -25,7 +26,7 @@ def person_client(registry: str) -> RegistryClient:
 consent_client = ConsentClient()
 sms_client = SmsClient()
 exam_results_client = ExamResultsClient()
+payment_client = PaymentClient()
 
 __all__ = ["PERSON_CLIENTS", "ConsentAnswer", "PersonQuery", "RegistryClient", "consent_client", "exam_results_client",
-           "person_client",
-           "sms_client"]
+           "payment_client", "person_client", "sms_client"]

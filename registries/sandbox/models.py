@@ -1,4 +1,4 @@
-"""The sandbox's shared state: consent requests and the SMS outbox.
+"""The sandbox's shared state: consent requests, the SMS outbox, reported exam results and payments.
 
 They live in the database, not in memory, because the web process may run several workers and the tests read the
 outbox from another thread. The consent request is a small state machine; the code itself is never stored, only
@@ -138,3 +138,34 @@ class SandboxExamResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.iin} {self.kind} {'passed' if self.passed else 'failed'} ({self.reference})"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    DECLINED = "declined", _("Declined")
+
+
+class SandboxPayment(models.Model):
+    """A payment at the sandbox's payment provider: created by Kuälik, paid or declined on the provider's page."""
+
+    provider_reference = models.UUIDField(_("provider reference"), primary_key=True, default=uuid.uuid4,
+                                          editable=False)
+    reference = models.CharField(_("reference"), max_length=100, unique=True)
+    iin = models.CharField(_("IIN"), max_length=12, db_index=True)
+    amount_kzt = models.PositiveIntegerField(_("amount, tenge"))
+    description = models.CharField(_("description"), max_length=500)
+    callback_url = models.URLField(_("callback URL"), max_length=500)
+    return_url = models.URLField(_("return URL"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=PaymentStatus.choices,
+                              default=PaymentStatus.PENDING)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        app_label = "registries"
+        verbose_name = _("sandbox payment")
+        verbose_name_plural = _("sandbox payments")
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount_kzt} KZT {self.status} ({self.provider_reference})"
