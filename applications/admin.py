@@ -9,7 +9,11 @@ from .models import (
     Centre,
     ForeignLicenceCountry,
     MonthlyCalculationIndex,
+    Notice,
+    Payment,
     PersonalDataAccess,
+    Photo,
+    RefusalReason,
     ServicePolicy,
     StatusChange,
 )
@@ -95,15 +99,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         return response
 
 
-@admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(admin.ModelAdmin):
-    """Append-only: nobody edits or deletes the log, administrators included."""
-
-    list_display = ("at", "application", "actor_kind", "role", "registry", "purpose")
-    list_filter = ("actor_kind", "registry", "purpose")
-    search_fields = ("=application__number", "=application__iin")
-    date_hierarchy = "at"
-    list_select_related = ("application",)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: read in the admin, changed only by the services."""
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -118,6 +115,17 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdmin):
+    """Append-only: nobody edits or deletes the log, administrators included."""
+
+    list_display = ("at", "application", "actor_kind", "role", "registry", "purpose")
+    list_filter = ("actor_kind", "registry", "purpose")
+    search_fields = ("=application__number", "=application__iin")
+    date_hierarchy = "at"
+    list_select_related = ("application",)
+
+
 @admin.register(ApplicationNumberCounter)
 class ApplicationNumberCounterAdmin(admin.ModelAdmin):
     list_display = ("year", "last_value")
@@ -128,3 +136,46 @@ class ApplicationNumberCounterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "application", "amount_kzt", "method", "status", "receipt", "decided_at")
+    list_filter = ("method", "status")
+    search_fields = ("=application__number", "=provider_reference", "=receipt")
+    date_hierarchy = "created_at"
+    list_select_related = ("application",)
+
+
+@admin.register(Photo)
+class PhotoAdmin(ReadOnlyAdmin):
+    """What was taken, when and by whom; the image itself is seen only on the staff pages, where each view is
+    logged."""
+
+    list_display = ("taken_at", "application", "source", "width", "height", "taken_by")
+    list_filter = ("source",)
+    search_fields = ("=application__number",)
+    exclude = ("file",)
+    list_select_related = ("application", "taken_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "file"]
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    list_display = ("sent_at", "application", "event", "channel", "language", "status")
+    list_filter = ("channel", "event", "status", "language")
+    search_fields = ("=application__number",)
+    date_hierarchy = "sent_at"
+    list_select_related = ("application",)
+
+
+@admin.register(RefusalReason)
+class RefusalReasonAdmin(admin.ModelAdmin):
+    """The catalogue police officers refuse with: the citizen reads the title in their language."""
+
+    list_display = ("code", "title_kk", "title_ru", "title_en", "is_active", "position")
+    list_editable = ("is_active", "position")
+    list_filter = ("is_active",)
+    search_fields = ("code", "title_kk", "title_ru", "title_en")
