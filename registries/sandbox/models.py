@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 CODE_LIFETIME = datetime.timedelta(seconds=300)
 CODE_ATTEMPTS = 5
@@ -141,9 +142,9 @@ class SandboxExamResult(models.Model):
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    PAID = "paid", _("Paid")
-    DECLINED = "declined", _("Declined")
+    PENDING = "pending", pgettext_lazy("payment status", "Pending")
+    PAID = "paid", pgettext_lazy("payment status", "Paid")
+    DECLINED = "declined", pgettext_lazy("payment status", "Declined")
 
 
 class SandboxPayment(models.Model):
