@@ -241,6 +241,9 @@ CELERY_BEAT_SCHEDULE = {
                     "schedule": env.float("EXAM_CHORES_EVERY_SECONDS", default=60.0)},
 }
 
+# The police review: an officer who opens an application holds it this long.
+REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
+
 # The check pipeline.
 CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=32)  # registry calls in flight per worker process
 CHECKS_MAX_RETRIES = env.int("CHECKS_MAX_RETRIES", default=6)
