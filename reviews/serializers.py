@@ -1,5 +1,6 @@
 """The police side's request shapes (shared/api-v1.md): thin."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from applications.models import Channel, Service
@@ -13,6 +14,8 @@ class QueueQuerySerializer(serializers.Serializer):
                                                 help_text="Only those waiting at least this many days.")
 
 
+# Not "Decision": a generated client names its local variable after the model, and the member is `decision` too.
+@extend_schema_serializer(component_name="DecisionRequest")
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "refuse"])
     reason_code = serializers.CharField(required=False, allow_blank=True, max_length=64,
