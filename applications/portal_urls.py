@@ -18,5 +18,10 @@ urlpatterns = [
     path("my/applications/<uuid:pk>/form/", views.application_form, name="form"),
     path("my/applications/<uuid:pk>/cancel/", views.cancel, name="cancel"),
     path("my/applications/<uuid:pk>/withdraw-consent/", views.withdraw_consent, name="withdraw-consent"),
+    path("my/applications/<uuid:pk>/fee/", views.fee, name="fee"),
+    path("my/applications/<uuid:pk>/fee/pay/", views.fee_pay, name="fee-pay"),
+    path("my/applications/<uuid:pk>/payments/<uuid:payment_pk>/receipt.pdf", views.payment_receipt,
+         name="payment-receipt"),
+    path("my/applications/<uuid:pk>/photo/", views.photo_instructions, name="photo"),
     path("my/access-log/", views.access_log, name="access-log"),
 ]

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,13 +27,16 @@ from .models import (
     Channel,
     Check,
     Consent,
+    Payment,
     PersonalDataAccess,
+    PhotoSource,
     Registry,
     ReplacementReason,
     Service,
     ServicePolicy,
     Status,
 )
+from .receipts import receipt_filename, receipt_pdf, tenge, thousands
 from .refusals import refused_checks
 from .services.checks import applicable_registries
 
@@ -41,6 +46,10 @@ WAITING_STATUSES = (Status.CONSENT_PENDING, Status.CHECKS_RUNNING)
 # Once the number is assigned the page says what comes next, up to the card waiting at the TSON.
 NEXT_STEP_STATUSES = (Status.THEORY_EXAM, Status.PRACTICAL_EXAM, Status.FORMALIZATION, Status.UNDER_REVIEW,
                       Status.APPROVED, Status.PRINTED)
+# From formalisation on, the page tells the state of the fee (and links the receipt once it is paid).
+FEE_STATUSES = (Status.FORMALIZATION, Status.UNDER_REVIEW, Status.APPROVED)
+# The photo is taken in formalisation; during the exams the instructions already help to plan the visit.
+PHOTO_STATUSES = (Status.THEORY_EXAM, Status.PRACTICAL_EXAM, Status.FORMALIZATION)
 
 
 def citizen_required(view):
@@ -196,6 +205,9 @@ def _version(application: Application) -> str:
     """What the status part shows, in short: it changes exactly when that part would look different."""
     parts = [application.status, application.number or ""]
     parts += [f"{check.registry}:{check.outcome}" for check in application.checks.all()]
+    if application.status == Status.FORMALIZATION:
+        latest = application.payments.order_by("-created_at").values_list("status", flat=True).first()
+        parts += [str(application.fee_paid_at or ""), application.photo_source, latest or ""]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -215,13 +227,102 @@ def application_detail(request, pk):
         "unavailable_since": _unavailable_since(application),
         "categories": category_labels(application.categories),
         "pickup": application.pickup_tson,
-        "fee_kzt": ServicePolicy.current_fee_kzt() if application.status == Status.FORMALIZATION else None,
+        "fee": _fee_summary(application, may_act) if application.status in FEE_STATUSES else None,
         "may_cancel": may_act and can_proceed(application.cancel),
         "may_withdraw": may_act and application.status not in FINAL_STATUSES
         and hasattr(application, "consent") and application.consent.in_force,
     }
     template = "portal/_status.html" if request.htmx else "portal/application.html"
     return render(request, template, context)
+
+
+def _fee_summary(application: Application, may_act: bool) -> dict:
+    """The state fee as the citizen reads it: the amount, and what became of the latest try at paying it."""
+    payments = list(application.payments.all())  # newest first
+    paid = next((payment for payment in payments if payment.status == Payment.State.PAID), None)
+    latest = payments[0] if payments else None
+    pending = paid is None and latest is not None and latest.status == Payment.State.PENDING
+    declined = paid is None and latest is not None and latest.status == Payment.State.DECLINED
+    amount = paid.amount_kzt if paid else ServicePolicy.current_fee_kzt()
+    if paid and paid.method == Payment.Method.DESK:
+        state = _("Paid on %(date)s at a TSON desk, receipt no. %(receipt)s.") % {
+            "date": _local(paid.decided_at), "receipt": paid.receipt}
+    elif paid:
+        state = _("Paid online on %(date)s.") % {"date": _local(paid.decided_at)}
+    elif pending:
+        state = _("Waiting for the payment provider to confirm the payment.")
+    elif declined:
+        state = _("Not paid: the payment was declined. You can try again.")
+    else:
+        state = _("Not paid yet.")
+    return {
+        "amount": tenge(amount), "amount_number": thousands(amount), "paid": paid, "pending": pending,
+        "declined": declined, "state": state,
+        "may_pay": may_act and paid is None and application.status == Status.FORMALIZATION,
+        "button": _("Continue to the payment") if pending else _("Pay the state fee"),
+    }
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+
+
+@citizen_required
+def fee(request, pk):
+    """The state fee: the amount, whether it is paid, and the button that goes to the payment provider."""
+    application = own_application(request, pk)
+    if application.status not in FEE_STATUSES:
+        return redirect("portal:application", pk=application.pk)
+    return _fee_page(request, application)
+
+
+def _fee_page(request, application: Application, error: str | None = None, status: int = 200):
+    may_act = selectors.citizen_may_act(application, request.user)
+    return render(request, "portal/fee.html", {
+        "application": application, "fee": _fee_summary(application, may_act), "error": error}, status=status)
+
+
+@require_POST
+@citizen_required
+def fee_pay(request, pk):
+    """Step 15, online: a payment at the provider (the pending one again, if there is one), and off to its page."""
+    application = own_application(request, pk, to_act=True)
+    try:
+        payment = services.create_payment(application=application, actor=request.user)
+    except services.WrongStatus:
+        return redirect("portal:application", pk=application.pk)  # paid meanwhile, or no longer in formalisation
+    except services.ApplicationError as problem:
+        return _fee_page(request, application, error=problem.message, status=503)
+    return redirect(payment.pay_url)
+
+
+@citizen_required
+def payment_receipt(request, pk, payment_pk):
+    """The receipt of a paid payment of the citizen's own application, as a PDF in the application's language."""
+    application = own_application(request, pk)
+    payment = Payment.objects.filter(pk=payment_pk, application=application, status=Payment.State.PAID).first()
+    if payment is None:
+        raise Http404
+    payment.application = application
+    response = HttpResponse(receipt_pdf(payment, application.notify_language or current_language()),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{receipt_filename(payment)}"'
+    # It carries personal data: no shared cache keeps it.
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@citizen_required
+def photo_instructions(request, pk):
+    """Where and how to have the licence photo taken; for a replacement, that the registry's photo is used."""
+    application = own_application(request, pk)
+    if not application.photo_source and application.status not in PHOTO_STATUSES:
+        return redirect("portal:application", pk=application.pk)
+    return render(request, "portal/photo_instructions.html", {
+        "application": application, "pickup": application.pickup_tson,
+        "from_registry": application.photo_source == PhotoSource.REGISTRY,
+        "taken_at_tson": application.photo_source == PhotoSource.TSON,
+        "before_formalization": application.status in (Status.THEORY_EXAM, Status.PRACTICAL_EXAM)})
 
 
 @citizen_required
