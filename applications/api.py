@@ -22,7 +22,8 @@ from config.api import CursorPagination, problem, problem_responses
 from config.languages import current_language
 
 from . import representation_cache, rights, services
-from .models import Application, Centre, Channel, PersonalDataAccess
+from .models import Application, Centre, Channel, Payment, PersonalDataAccess
+from .receipts import receipt_filename, receipt_pdf
 from .rights import Step
 from .serializers import (
     AccessLogEntrySerializer,
@@ -349,6 +350,27 @@ class PaymentDesk(ApplicationViewMixin, APIView):
         payment = services.pay_at_desk(application=application, receipt=serializer.validated_data["receipt"],
                                        actor=request.user)
         return Response(PaymentSerializer(payment).data)
+
+
+class PaymentReceipt(ApplicationViewMixin, APIView):
+    steps = {"GET": Step.PAY}
+
+    @extend_schema(
+        description="The receipt of a paid payment, a PDF in the application's language (`Accept-Language` where "
+                    "it has none): the amount, the date, the application number and the payment id.",
+        responses={(200, "application/pdf"): OpenApiResponse(description="The receipt."),
+                   **problem_responses("not_found")})
+    def get(self, request, pk, payment_id):
+        application = self.get_application(request, pk, full=False)
+        payment = (Payment.objects.select_related("application").filter(
+            pk=payment_id, application=application, status=Payment.State.PAID).first())
+        if payment is None:
+            raise Http404
+        response = HttpResponse(receipt_pdf(payment, application.notify_language or current_language()),
+                                content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{receipt_filename(payment)}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class PhotoUpload(ApplicationViewMixin, APIView):

@@ -16,6 +16,8 @@ urlpatterns = [
     path("callbacks/consent", api.ConsentCallback.as_view(), name="consent-callback"),
     path("applications/<uuid:pk>/payments", api.PaymentCreate.as_view(), name="application-payments"),
     path("applications/<uuid:pk>/payments/desk", api.PaymentDesk.as_view(), name="application-payment-desk"),
+    path("applications/<uuid:pk>/payments/<uuid:payment_id>/receipt.pdf", api.PaymentReceipt.as_view(),
+         name="application-payment-receipt"),
     path("applications/<uuid:pk>/photo", api.PhotoUpload.as_view(), name="application-photo"),
     path("callbacks/payment", api.PaymentCallback.as_view(), name="payment-callback"),
 ]
