@@ -17,6 +17,7 @@ WHAT = {
     "registry:sms": _("Your IIN, to send you an SMS"),
     "registry:exam_results": _("Your IIN and an exam result (passed or not, the score)"),
     "application": _("The application with your personal data"),
+    "photo": _("Your licence photo"),
     "application:admin": _("The whole application in the administration site"),
 }
 
