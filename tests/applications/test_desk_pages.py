@@ -78,8 +78,8 @@ def desk(application) -> str:
     return f"/staff/desk/applications/{application.pk}/"
 
 
-def reads_by(user, **filters):
-    return PersonalDataAccess.objects.filter(actor_user=user, purpose="case_handling", **{"what": "application", **filters})
+def reads_by(user, what="application", **filters):
+    return PersonalDataAccess.objects.filter(actor_user=user, purpose="case_handling", what=what, **filters)
 
 
 def error_summary(page: str) -> str:
