@@ -305,7 +305,7 @@ class ConsentCallback(APIView):
         signature = request.headers.get("X-Signature", "")
         expected = "sha256=" + hmac.new(settings.REGISTRY_CALLBACK_SECRET.encode(), request.body,
                                         hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature, expected):
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             return problem("not_authenticated", _("The callback signature is not valid."), status_code=401)
         if request.data.get("status") == "declined" and request.data.get("request_id"):
             services.record_consent_decline(request_id=str(request.data["request_id"]))

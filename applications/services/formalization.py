@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 CALLBACK_MAX_AGE_SECONDS = 300
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 PHOTO_MIN_WIDTH, PHOTO_MIN_HEIGHT = 413, 531
+# A few megabytes of JPEG can decode to gigabytes: nothing larger than this is decoded.
+PHOTO_MAX_PIXELS = 40_000_000
 
 
 def _complete_if_ready(application: Application, actor) -> Application:
@@ -134,7 +137,7 @@ def verify_payment_callback(*, body: bytes, timestamp: str, nonce: str, signatur
     except ValueError:
         return CallbackVerdict(False, "bad_timestamp")
     expected = sign_callback(body, secret=settings.REGISTRY_CALLBACK_SECRET, timestamp=moment, nonce=nonce)
-    if not hmac.compare_digest(signature, expected):
+    if not hmac.compare_digest(signature.encode(), expected.encode()):  # bytes: a non-ASCII header is just wrong
         return CallbackVerdict(False, "bad_signature")
     if abs((now or time.time()) - moment) > CALLBACK_MAX_AGE_SECONDS:
         return CallbackVerdict(False, "stale")
@@ -148,7 +151,12 @@ def verify_payment_callback(*, body: bytes, timestamp: str, nonce: str, signatur
 
 def record_payment_outcome(*, reference: str, status: str, amount_kzt) -> str:
     """The provider's word on a payment. A repeated callback finds the payment decided and does nothing twice."""
-    application_id = Payment.objects.filter(pk=reference).values_list("application_id", flat=True).first()
+    try:
+        uuid.UUID(reference)
+    except ValueError:
+        application_id = None
+    else:
+        application_id = Payment.objects.filter(pk=reference).values_list("application_id", flat=True).first()
     if application_id is None:
         logger.warning("payment callback for an unknown payment %s", reference)
         return "unknown"
@@ -156,6 +164,10 @@ def record_payment_outcome(*, reference: str, status: str, amount_kzt) -> str:
         application = lock(application_id).application
         payment = Payment.objects.select_for_update().get(pk=reference)
         if payment.status != Payment.State.PENDING:
+            if status == "paid" and payment.status == Payment.State.DECLINED:
+                # Paid at the provider after it was given up here (the fee was taken at the desk): a refund case.
+                logger.warning("payment %s paid at the provider after it was declined here: to be refunded",
+                               reference)
             return "already_decided"
         now = timezone.now()
         if status == "paid":
@@ -204,8 +216,12 @@ def inspect_photo(upload) -> PhotoFacts:
     try:
         with Image.open(upload) as image:
             image_format, (width, height) = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            if width * height > PHOTO_MAX_PIXELS:
+                raise _invalid_photo(_("The photo has too many pixels: at most %(megapixels)d megapixels.")
+                                     % {"megapixels": PHOTO_MAX_PIXELS // 1_000_000})
+            image.load()  # decoding it whole: a truncated or corrupt file fails here, not on the card
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning):
         raise _invalid_photo(_("The file is not a JPEG or PNG image.")) from None
     finally:
         upload.seek(0)
