@@ -64,9 +64,28 @@ def tell_consent_service_of_withdrawal(application_id: str) -> str:
     return _until_answered(services.notify_consent_service_of_withdrawal(application_id=application_id))
 
 
-@shared_task(base=RegistryTask)
-def notify_citizen(application_id: str, event: str, details: dict | None = None) -> str:
-    return _until_answered(services.notify_citizen(application_id=application_id, event=event, details=details))
+class NoticeTask(RegistryTask):
+    """A notice waits out an SMS gateway or a mail server that is down for longer than a registry's blip."""
+
+    retry_backoff_max = 900
+
+    def retry(self, *args, **kwargs):
+        if self.request.is_eager:
+            raise Ignore()  # in-process runs have no delay to wait with
+        kwargs["max_retries"] = self.max_tries()
+        return Task.retry(self, *args, **kwargs)
+
+    @staticmethod
+    def max_tries() -> int:
+        return int(getattr(settings, "NOTICE_MAX_RETRIES", 10))
+
+
+@shared_task(base=NoticeTask, bind=True)
+def notify_citizen(self, application_id: str, event: str, details: dict | None = None) -> str:
+    # On the last try a channel that still fails is recorded as not delivered, so the citizen's timeline says so.
+    last_try = self.request.retries >= self.max_tries()
+    return _until_answered(services.notify_citizen(application_id=application_id, event=event, details=details,
+                                                   last_try=last_try))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

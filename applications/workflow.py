@@ -5,7 +5,7 @@
 - `move_application` checks the transition, saves, writes the history row, and after commit sends
   `application_moved`, which the apps that follow an application (exams, reviews, notices) subscribe to: the
   application never imports them.
-- `notify_on_commit` tells the citizen by SMS once the change is committed (tasks are queued by name, `config.jobs`).
+- `notify_on_commit` tells the citizen (SMS, and email where they gave one) once the change is committed (tasks are queued by name, `config.jobs`).
 """
 
 from dataclasses import dataclass
@@ -89,7 +89,8 @@ def move_application(*, application_id=None, application: Application | None = N
 
 
 def notify_on_commit(application_id, event: str, details: dict | None = None) -> None:
-    """Tell the citizen about `event` by SMS, once the change is committed (`details`: JSON the notice shows)."""
+    """Tell the citizen about `event` (SMS and email), once the change is committed (`details`: JSON the notice
+    shows)."""
     if details is None:
         enqueue_on_commit("applications.tasks.notify_citizen", str(application_id), event)
     else:

@@ -250,7 +250,7 @@ def capture_photo(*, application: Application, upload, actor) -> Photo:
         photo.save()
         application.photo_source, application.photo_captured_at = PhotoSource.TSON, photo.taken_at
         application.save(update_fields=["photo_source", "photo_captured_at", "updated_at"])
-        notify_on_commit(application.pk, "photo_taken")
+        notify_on_commit(application.pk, "photo_taken", {"photo_id": photo.pk})
         _complete_if_ready(application, actor)
     return photo
 

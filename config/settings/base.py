@@ -241,6 +241,9 @@ CELERY_BEAT_SCHEDULE = {
                     "schedule": env.float("EXAM_CHORES_EVERY_SECONDS", default=60.0)},
 }
 
+# Notices (SMS and email): how often a notice whose channel fails is tried again before it is recorded as failed.
+NOTICE_MAX_RETRIES = env.int("NOTICE_MAX_RETRIES", default=10)
+
 # The police review: an officer who opens an application holds it this long.
 REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
 

@@ -1,9 +1,12 @@
-"""The SMS texts of the exams: each booking, the reminder the day before, each result, a no-show. Registered with
-the applications' notices at start-up, written once here, in the citizen's language (the active one when called)."""
+"""The exams' notices: each booking, its cancellation, the reminder the day before, each result, a no-show.
+
+Their texts are templates like every notice's (templates/notices/<lang>/exam_*.sms.txt and .email.txt); this module
+gives them what the application does not hold: the kind of exam, the centre's name and address and the local date and
+time, the score and the next step, in the citizen's language (the active one when called). Registered at start-up.
+"""
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 
 from applications.models import Centre
 from applications.services import register_notice
@@ -11,56 +14,32 @@ from applications.services import register_notice
 from ..models import ExamKind
 
 
-def _kind(details: dict) -> str:
-    return str(ExamKind(details["kind"]).label)
+def _kind(details: dict) -> dict:
+    kind = ExamKind(details["kind"])
+    return {"kind": str(kind.label), "theory": kind == ExamKind.THEORY}
 
 
-def _where_and_when(details: dict) -> dict:
+def where_and_when(application, details: dict) -> dict:
     centre = Centre.objects.filter(code=details["centre"]).first()
     starts_at = timezone.localtime(parse_datetime(details["starts_at"]))
-    return {"kind": _kind(details), "centre": centre.name_in() if centre else details["centre"],
-            "address": centre.address_in() if centre else "", "when": starts_at.strftime("%d.%m.%Y %H:%M")}
+    return {**_kind(details), "centre": centre.name_in() if centre else details["centre"],
+            "address": centre.address_in() if centre else "", "when": starts_at.strftime("%d.%m.%Y %H:%M"),
+            "date": starts_at.strftime("%d.%m.%Y"), "time": starts_at.strftime("%H:%M")}
 
 
-def booked(application, details: dict) -> str:
-    return _("Kuälik: %(kind)s booked for %(when)s at %(centre)s, %(address)s. Bring your identity document.") \
-        % _where_and_when(details)
+def result(application, details: dict) -> dict:
+    passed = bool(details["passed"])
+    score = details.get("score")
+    return {**_kind(details), "passed": passed, "score": "—" if score is None else score,
+            # After the theory comes the practical exam; after the practical, the fee and the photo.
+            "next_exam": passed and details["kind"] == ExamKind.THEORY}
 
 
-def cancelled(application, details: dict) -> str:
-    return _("Kuälik: your %(kind)s booking for %(when)s is cancelled; the seat is free again.") \
-        % _where_and_when(details)
-
-
-def reminder(application, details: dict) -> str:
-    return _("Kuälik: reminder: your %(kind)s is on %(when)s at %(centre)s, %(address)s. Bring your identity "
-             "document.") % _where_and_when(details)
-
-
-def result(application, details: dict) -> str:
-    kind = _kind(details)
-    if details["passed"]:
-        if details["kind"] == ExamKind.THEORY:
-            next_step = _("Next: book the practical exam.")
-        else:
-            next_step = _("Next: pay the state fee and have your photo taken.")
-        return _("Kuälik: %(kind)s passed (score %(score)s). %(next_step)s") % {
-            "kind": kind, "score": details.get("score") if details.get("score") is not None else "—",
-            "next_step": next_step}
-    return _("Kuälik: %(kind)s not passed (score %(score)s). You can book a retake after the waiting time; the "
-             "portal shows the date.") % {
-        "kind": kind, "score": details.get("score") if details.get("score") is not None else "—"}
-
-
-def no_show(application, details: dict) -> str:
-    if details.get("counted"):
-        return _("Kuälik: you did not come to the %(kind)s; it counts as a failed attempt. The portal shows when you "
-                 "can book again.") % {"kind": _kind(details)}
-    return _("Kuälik: you did not come to the %(kind)s; your booking is cancelled. Book another date on the "
-             "portal.") % {"kind": _kind(details)}
+def no_show(application, details: dict) -> dict:
+    return {**_kind(details), "counted": bool(details.get("counted"))}
 
 
 def register() -> None:
-    for event, writer in (("exam_booked", booked), ("exam_cancelled", cancelled), ("exam_reminder", reminder),
-                          ("exam_result", result), ("exam_no_show", no_show)):
-        register_notice(event, writer)
+    for event, context in (("exam_booked", where_and_when), ("exam_cancelled", where_and_when),
+                           ("exam_reminder", where_and_when), ("exam_result", result), ("exam_no_show", no_show)):
+        register_notice(event, context)
