@@ -5,7 +5,8 @@
 - `move_application` checks the transition, saves, writes the history row, and after commit sends
   `application_moved`, which the apps that follow an application (exams, reviews, notices) subscribe to: the
   application never imports them.
-- `notify_on_commit` tells the citizen (SMS, and email where they gave one) once the change is committed (tasks are queued by name, `config.jobs`).
+- `notify_on_commit` tells the citizen (SMS, and email where they gave one) once the change is committed (tasks are
+  queued by name, `config.jobs`).
 """
 
 from dataclasses import dataclass
