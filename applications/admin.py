@@ -100,10 +100,10 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: read in the admin, changed only by the services."""
+    """Records of what happened: read in the admin, changed only by the services (every app's records)."""
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return self.readonly_fields or [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
+from config.errors import CodedError
 
 from .models import Status
 
@@ -44,12 +44,11 @@ HTTP_STATUS = {
 }
 
 
-class ApplicationError(DomainError):
+class ApplicationError(CodedError):
     """A request the application rules refuse, with one of the codes above."""
 
-    def __init__(self, code: ApplicationErrorCode | str, message: str, *, field: str | None = None, **extra):
-        code = ApplicationErrorCode(code)
-        super().__init__(code, message, field=field, http_status=HTTP_STATUS[code], **extra)
+    codes = ApplicationErrorCode
+    statuses = HTTP_STATUS
 
 
 class WrongStatus(ApplicationError):

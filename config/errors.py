@@ -17,3 +17,15 @@ class DomainError(Exception):
         self.code, self.message, self.field, self.extra = str(code), str(message), field, extra
         if http_status is not None:
             self.http_status = http_status
+
+
+class CodedError(DomainError):
+    """An app's errors: `codes` is its enum of the contract's codes, `statuses` their HTTP statuses. Each app
+    declares one subclass next to its services (ApplicationError, ExamError, ReviewError)."""
+
+    codes: type = str
+    statuses: dict = {}
+
+    def __init__(self, code, message: str, *, field: str | None = None, **extra):
+        code = self.codes(code)
+        super().__init__(code, message, field=field, http_status=self.statuses[code], **extra)

@@ -9,6 +9,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from applications.admin import ReadOnlyAdmin
+
 from . import services
 from .models import AnswerOption, Booking, ExamRules, ExamSlot, PracticalFault, Question, TheorySession, WeeklySlot
 
@@ -139,19 +141,6 @@ class ExamSlotAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("free seats"))
     def free(self, obj):
         return obj.free
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never written here: these rows change only through the exams' services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Booking)

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from config.errors import DomainError
+from config.errors import CodedError
 
 
 class ExamErrorCode(StrEnum):
@@ -26,9 +26,8 @@ HTTP_STATUS = {
 }
 
 
-class ExamError(DomainError):
+class ExamError(CodedError):
     """A booking, a result or a terminal step that the exam rules refuse."""
 
-    def __init__(self, code: ExamErrorCode | str, message: str, *, field: str | None = None, **extra):
-        code = ExamErrorCode(code)
-        super().__init__(code, message, field=field, http_status=HTTP_STATUS[code], **extra)
+    codes = ExamErrorCode
+    statuses = HTTP_STATUS

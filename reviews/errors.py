@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from config.errors import DomainError
+from config.errors import CodedError
 
 
 class ReviewErrorCode(StrEnum):
@@ -20,7 +20,6 @@ HTTP_STATUS = {
 }
 
 
-class ReviewError(DomainError):
-    def __init__(self, code: ReviewErrorCode | str, message: str, *, field: str | None = None, **extra):
-        code = ReviewErrorCode(code)
-        super().__init__(code, message, field=field, http_status=HTTP_STATUS[code], **extra)
+class ReviewError(CodedError):
+    codes = ReviewErrorCode
+    statuses = HTTP_STATUS

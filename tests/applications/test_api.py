@@ -12,6 +12,7 @@ from accounts.models import IdempotencyRecord, Role
 from applications.models import Application, ForeignLicenceCountry, PhotoSource, Status
 from applications.workflow import move_application
 from tests.factories import ApplicationFactory, CentreFactory, OrganisationFactory, StaffFactory, api_key_for, make_iin
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +40,6 @@ def create(client, body=None, key=None, **extra):
     return client.post("/api/v1/applications", body, format="json", HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
                        **extra)
 
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["title"] and body["detail"]
-    return body
 
 
 def eligible_application(organisation):

@@ -1,9 +1,7 @@
 """Races, with real threads against PostgreSQL: the database decides, not Python."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from accounts.models import Role
 from applications.errors import NotPermitted, WrongStatus
@@ -11,30 +9,10 @@ from applications.models import Application, PhotoSource, Service, Status
 from applications.services import next_application_number
 from applications.workflow import move_application
 from tests.factories import ApplicationFactory, CentreFactory, StaffFactory
+from tests.helpers import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-
-def race(targets):
-    """Run each callable in its own thread, released together; collect results or exceptions."""
-    barrier = threading.Barrier(len(targets))
-    outcomes = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            barrier.wait()
-            outcomes[index] = target()
-        except Exception as error:  # the outcome of a race is what we assert on
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def under_review_application():

@@ -23,6 +23,7 @@ from accounts.models import IdempotencyRecord, Role
 from applications.models import Application, Payment, Photo, StatusChange
 from applications.workflow import move_application
 from tests.factories import OrganisationFactory, StaffFactory, api_key_for, application_at_exams
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -67,14 +68,6 @@ def caller(name: str, application) -> APIClient:
     return staff_client({"tson_operator": Role.TSON_OPERATOR, "police_officer": Role.POLICE_OFFICER,
                          "examiner": Role.EXAMINER}[name])
 
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["title"] and body["detail"]
-    return body
 
 
 # --- the world ------------------------------------------------------------------------------------------------

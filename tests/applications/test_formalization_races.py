@@ -1,12 +1,10 @@
 """Formalisation under races, with real threads against PostgreSQL: a payment created twice at once is one payment,
 and the fee and the photo arriving together move the application to `under_review` exactly once."""
 
-import threading
 import uuid
 from functools import partial
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from applications.models import Application, Payment
@@ -23,6 +21,7 @@ from tests.applications.test_formalization_api import (
     put_photo,
 )
 from tests.applications.test_payment_callback import body_for, http_headers, signed
+from tests.helpers import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -34,28 +33,6 @@ def queued(monkeypatch):
     monkeypatch.setattr("config.jobs.enqueue", lambda task_name, *args: jobs.append((task_name, args)))
     return jobs
 
-
-def race(targets):
-    """Run each callable in its own thread, all released at once; the result or the exception of each, in order."""
-    barrier = threading.Barrier(len(targets), timeout=30)
-    outcomes = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            barrier.wait()
-            outcomes[index] = target()
-        except Exception as error:  # the outcome of a race is what the test asserts on
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, target)) for index, target in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
-    assert not any(thread.is_alive() for thread in threads), "a thread of the race is still waiting (a deadlock?)"
-    return outcomes
 
 
 def answered(send):

@@ -105,3 +105,17 @@ def test_schemathesis_finds_nothing_as_an_examiner(live_server, sandbox, sandbox
                               application_id=str(uuid.uuid4()), iins=sandbox_iins)
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
+
+
+def test_schemathesis_finds_nothing_as_a_police_officer(live_server, sandbox, sandbox_iins, tmp_path):
+    """The review queue with generated filters, claims and decisions with generated bodies, the refusal catalogue."""
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import Role
+    from tests.factories import StaffFactory
+
+    token = Token.objects.create(user=StaffFactory(role=Role.POLICE_OFFICER)).key
+    result = run_schemathesis(live_server, tmp_path, authorization=f"Token {token}",
+                              application_id=str(uuid.uuid4()), iins=sandbox_iins)
+    assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
+    assert "passed" in result.stdout

@@ -24,6 +24,7 @@ from tests.factories import (
     api_key_for,
     application_at_exams,
 )
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -67,14 +68,6 @@ def outsider(caller: str, application) -> APIClient:
     return staff_client({"examiner": Role.EXAMINER, "police_officer": Role.POLICE_OFFICER,
                          "tson_operator": Role.TSON_OPERATOR}[caller])
 
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["title"] and body["detail"]
-    return body
 
 
 # --- the world ------------------------------------------------------------------------------------------------

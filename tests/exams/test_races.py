@@ -4,7 +4,6 @@ Every race ends with the seat count checked against the bookings themselves: `bo
 UPDATEs made of it, the count of active bookings is what actually holds a seat, and the two must agree.
 """
 
-import threading
 from functools import partial
 
 import pytest
@@ -19,6 +18,7 @@ from exams import services
 from exams.errors import ExamError
 from exams.models import Booking, ExamSlot
 from tests.factories import ExamSlotFactory, OrganisationFactory, api_key_for, application_at_exams
+from tests.helpers import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -28,28 +28,6 @@ def no_background_jobs(monkeypatch):
     """The SMS notices queued after each commit are not part of these races."""
     monkeypatch.setattr("config.jobs.enqueue", lambda task_name, *args: None)
 
-
-def race(targets):
-    """Run each callable in its own thread, all released at once; the result or the exception of each, in order."""
-    barrier = threading.Barrier(len(targets), timeout=30)
-    outcomes = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            barrier.wait()
-            outcomes[index] = target()
-        except Exception as error:  # the outcome of a race is what the test asserts on
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, target)) for index, target in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread of the race is still waiting (a deadlock?)"
-    return outcomes
 
 
 def error_codes(outcomes) -> list[str]:

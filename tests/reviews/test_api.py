@@ -14,8 +14,9 @@ from accounts.models import Role
 from applications.models import Application, PersonalDataAccess, PhotoSource, RefusalReason, StatusChange
 from applications.workflow import move_application
 from reviews.models import ReviewClaim
-from tests.applications.test_formalization_api import assert_problem, caller, in_formalization, staff_client
+from tests.applications.test_formalization_api import caller, in_formalization, staff_client
 from tests.factories import CentreFactory, OrganisationFactory, application_at_exams
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
