@@ -66,18 +66,24 @@ def _fee_paid_error(application: Application) -> ApplicationError:
     return WrongStatus(application, "pay", _("The state fee is already paid."))
 
 
-@transaction.atomic
 def create_payment(*, application: Application, actor=None) -> Payment:
-    """An online payment of today's fee. Asked twice (at once, too), the pending payment is the same one."""
-    application = lock(application.pk).application
-    _in_formalization(application, "pay")
-    if application.fee_paid_at is not None:
-        raise _fee_paid_error(application)
-    pending = Payment.objects.filter(application=application, status=Payment.State.PENDING).first()
-    if pending is not None:
-        return pending
-    payment = Payment(application=application, amount_kzt=ServicePolicy.current_fee_kzt(),
-                      method=Payment.Method.ONLINE)
+    """An online payment of today's fee. Asked twice (at once, too), the pending payment is the same one.
+
+    The payment row is committed first (the application's lock and a partial unique constraint make it one), then
+    the provider is asked outside any transaction, by the payment's id, which it dedupes on: no lock is held while
+    the provider answers, and a crash between the two leaves a pending payment that the next ask completes.
+    """
+    with transaction.atomic():
+        application = lock(application.pk).application
+        _in_formalization(application, "pay")
+        if application.fee_paid_at is not None:
+            raise _fee_paid_error(application)
+        payment = Payment.objects.filter(application=application, status=Payment.State.PENDING).first()
+        if payment is None:
+            payment = Payment.objects.create(application=application, amount_kzt=ServicePolicy.current_fee_kzt(),
+                                             method=Payment.Method.ONLINE)
+    if payment.pay_url:
+        return payment
     answer = payment_client.create(
         reference=str(payment.pk), amount_kzt=payment.amount_kzt, iin=application.iin,
         description=_("State fee for a driving licence, application %(number)s") % {"number": application.number},
@@ -86,9 +92,9 @@ def create_payment(*, application: Application, actor=None) -> Payment:
     if answer.outcome != Outcome.PASSED:
         raise ApplicationError(ApplicationErrorCode.REGISTRY_UNAVAILABLE,
                                _("The payment provider does not answer. Please try again in a few minutes."))
-    payment.provider_reference = answer.facts["provider_reference"]
-    payment.pay_url = answer.facts["pay_url"]
-    payment.save(force_insert=True)
+    Payment.objects.filter(pk=payment.pk, pay_url="").update(provider_reference=answer.facts["provider_reference"],
+                                                             pay_url=answer.facts["pay_url"])
+    payment.refresh_from_db()
     return payment
 
 

@@ -214,7 +214,8 @@ def test_a_provider_that_does_not_answer_keeps_the_citizen_on_the_fee_page_with_
     shown = response.content.decode()
     assert "The payment provider does not answer" in shown and 'class="error-summary"' in shown
     assert shown.count("<h1") == 1
-    assert not Payment.objects.filter(application=application).exists()
+    kept = Payment.objects.get(application=application)  # pending, with no page yet: the next ask completes it
+    assert (kept.status, kept.pay_url) == (Payment.State.PENDING, "")
 
 
 def test_a_channels_application_shows_the_fee_but_is_paid_through_the_channel(client, sandbox):
@@ -344,6 +345,7 @@ def test_a_replacement_uses_the_registrys_photo_and_asks_nothing_of_the_citizen(
     client.post(f"/my/applications/{application.pk}/form/", {"phone": "+77010000001", "pickup_tson": "ast-tson-1"})
     application.refresh_from_db()
     assert application.status == Status.FORMALIZATION and application.photo_source == "registry"
+    in_language(client, "en")
     shown = page(client, application)
     assert "We use the photo that the state holds" in shown and "/photo/" not in shown
     assert "Your photo is in. Pay the state fee" in shown

@@ -236,13 +236,19 @@ def test_a_payment_by_a_caller_outside_its_rights_is_404(who):
 
 
 @ONLINE
-def test_a_payment_the_provider_fails_to_create_is_503_registry_unavailable_and_nothing_is_kept(sandbox):
+def test_a_payment_the_provider_fails_to_create_is_503_and_the_next_ask_completes_the_same_payment(sandbox):
     person = sandbox.add(faults={"payment": "error"})
     application = in_formalization(iin=person["iin"])
-    response = pay(client_for(application.organisation), application, key="pay-when-down", HTTP_ACCEPT_LANGUAGE="en")
+    client = client_for(application.organisation)
+    response = pay(client, application, key="pay-when-down", HTTP_ACCEPT_LANGUAGE="en")
     assert_problem(response, 503, "registry_unavailable")
-    assert not Payment.objects.filter(application=application).exists()
+    kept = Payment.objects.get(application=application)  # pending, with no page yet: nothing to pay
+    assert (kept.status, kept.pay_url) == ("pending", "")
     assert application_json(application)["fee"]["paid"] is False
+    sandbox.update(next(p for p in sandbox.citizens if p["iin"] == person["iin"]), faults={})
+    again = pay(client, application, key="pay-when-back")
+    assert again.status_code == 201, again.content
+    assert again.json()["id"] == str(kept.pk) and again.json()["pay_url"].startswith("http")
 
 
 @ONLINE
