@@ -33,11 +33,15 @@ from .serializers import (
     CentreSerializer,
     ConsentCodeSerializer,
     DeskPaymentSerializer,
+    HandOverSerializer,
+    LicenceVerificationSerializer,
+    LicenceVerifyQuerySerializer,
     PaymentSerializer,
     PhotoUploadSerializer,
     SubmitSerializer,
     application_create_serializer,
 )
+from .verification import jwks
 
 logger = logging.getLogger(__name__)
 
@@ -419,3 +423,60 @@ class PaymentCallback(APIView):
                                                   status=str(data.get("status", "")),
                                                   amount_kzt=data.get("amount_kzt"))
         return Response({"outcome": outcome})
+
+
+
+# --- the licence: hand-over, verification, the published keys ---------------------------------------------------
+
+
+class HandOver(ApplicationViewMixin, APIView):
+    steps = {"POST": Step.HAND_OVER}
+
+    @extend_schema(
+        description="`tson_operator`: the printed card handed to its holder, their identity document checked "
+                    "(`identity_checked: true`). For a replacement the old licence becomes `replaced`, here and in "
+                    "the licence registry.",
+        request=HandOverSerializer, parameters=[idempotency_key_parameter()],
+        responses={200: ApplicationSerializer, **problem_responses(
+            "missing_field", "validation_error", "not_found", "wrong_status", *IDEMPOTENCY_CODES)})
+    @idempotent()
+    def post(self, request, pk):
+        application = self.get_application(request, pk, full=False)
+        serializer = HandOverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.hand_over(application=application, actor=request.user,
+                           identity_checked=serializer.validated_data["identity_checked"])
+        return self.respond(application)
+
+
+class LicenceVerify(APIView):
+    """Public: is this card's code genuine, and what is its licence now."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        description="Public. Checks the code's signature (COSE_Sign1, Ed25519, with the keys published at "
+                    "`/.well-known/kualik-licence-keys.json`) and the licence's current status. A forged, altered "
+                    "or unreadable code answers `{\"valid\": false}`. `valid` is true only for a genuine code of a "
+                    "licence that is valid now; a card superseded by a reprint answers `replaced`.",
+        parameters=[LicenceVerifyQuerySerializer],
+        responses={200: LicenceVerificationSerializer, **problem_responses("missing_field", "validation_error",
+                                                                           authenticated=False)})
+    def get(self, request):
+        query = LicenceVerifyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(services.verify_licence_code(query.validated_data["code"]))
+
+
+class LicenceKeys(APIView):
+    """Public: the keys that sign the cards' codes, as a JSON Web Key Set (anyone checks a card offline)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        response = Response(jwks())
+        response["Cache-Control"] = "public, max-age=3600"
+        return response

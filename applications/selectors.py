@@ -18,7 +18,8 @@ def applications_with_history() -> QuerySet[Application]:
 def applications_in_full() -> QuerySet[Application]:
     """Applications with all that the Application shows (checks, consent, history, and what the apps that follow
     register in `sections`, such as exam bookings): a fixed number of queries."""
-    return applications_with_history().select_related("consent").prefetch_related("checks", *sections.prefetches())
+    return (applications_with_history().select_related("consent", "licence_record")
+            .prefetch_related("checks", "licence_record__cards", *sections.prefetches()))
 
 
 def _of_citizen(user) -> Q:

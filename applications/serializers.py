@@ -202,7 +202,8 @@ class LicenceSchema(serializers.Serializer):
     issued_on = serializers.DateField()
     expires_on = serializers.DateField()
     status = serializers.ChoiceField(choices=LICENCE_STATUSES)
-    verification_code = serializers.CharField(help_text="The text the card's QR code holds.")
+    verification_code = serializers.CharField(allow_null=True, help_text="The text the card's QR code holds "
+                                                                         "(`KZDL1:`, COSE_Sign1, Base45).")
 
 
 @extend_schema_serializer(component_name="HistoryEntry")
@@ -301,7 +302,13 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(LicenceSchema(allow_null=True))
     def get_licence(self, application):
-        return None  # the licence exists from printing on (a later stage)
+        licence = getattr(application, "licence_record", None)  # select_related: no query when there is none
+        if licence is None:
+            return None
+        card = next((card for card in licence.cards.all() if card.superseded_at is None), None)
+        return {"number": licence.number, "categories": licence.categories,
+                "issued_on": licence.issued_on.isoformat(), "expires_on": licence.expires_on.isoformat(),
+                "status": licence.current_status(), "verification_code": card.verification_code if card else None}
 
     @extend_schema_field(HistorySchema(many=True))
     def get_history(self, application):
@@ -392,3 +399,28 @@ class DeskPaymentSerializer(serializers.Serializer):
 
 class PhotoUploadSerializer(serializers.Serializer):
     photo = serializers.FileField(help_text="JPEG or PNG, portrait, at least 413×531 pixels, at most 5 MB.")
+
+
+class HandOverSerializer(serializers.Serializer):
+    identity_checked = serializers.BooleanField(help_text="The operator checked the holder's identity document.")
+
+
+class LicenceVerifyQuerySerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=2000, help_text="The text of the card's QR code (`KZDL1:...`).")
+
+
+@extend_schema_serializer(component_name="Holder")
+class HolderSchema(serializers.Serializer):
+    surname = serializers.CharField()
+    initials = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="LicenceVerification")
+class LicenceVerificationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=LICENCE_STATUSES, required=False,
+                                     help_text="Absent for a forged or unreadable code.")
+    number = serializers.CharField(required=False)
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
+    expires_on = serializers.DateField(required=False)
+    holder = HolderSchema(required=False)

@@ -102,3 +102,8 @@ def sweep() -> dict:
         older_than=timedelta(hours=settings.CONSENT_PENDING_TTL_HOURS))
     return {"checks": len(running), "consent_requests": len(unrequested), "consents_expired": expired,
             "idempotency_keys_purged": idempotency.purge_expired()}
+
+
+@shared_task(base=RegistryTask)
+def record_licence_in_registry(licence_id: int) -> str:
+    return _until_answered(services.record_licence_in_registry(licence_id=licence_id), waiting="unavailable")

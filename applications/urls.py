@@ -20,4 +20,7 @@ urlpatterns = [
          name="application-payment-receipt"),
     path("applications/<uuid:pk>/photo", api.PhotoUpload.as_view(), name="application-photo"),
     path("callbacks/payment", api.PaymentCallback.as_view(), name="payment-callback"),
+    path("applications/<uuid:pk>/issue", api.HandOver.as_view(), name="application-issue"),
+    path("licences/verify", api.LicenceVerify.as_view(), name="licence-verify"),
+    path("licences/keys", api.LicenceKeys.as_view(), name="licence-keys"),
 ]

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.defaults import page_not_found, server_error
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
 from .api import api_not_found, api_server_error
@@ -34,6 +34,9 @@ admin.site.site_title = "Kuälik"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The card-signing public keys (JWKS) where third parties look for them; the same as /api/v1/licences/keys.
+    path(".well-known/kualik-licence-keys.json", RedirectView.as_view(url="/api/v1/licences/keys", permanent=False),
+         name="well-known-licence-keys"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("staff/exams/", include("exams.staff_urls")),

@@ -13,11 +13,11 @@ from applications.models import PersonalDataAccess, RefusalReason
 from applications.rights import Step
 from applications.selectors import applications_in_full
 from applications.serializers import ApplicationSerializer
-from applications.services import log_staff_list_read
+from applications.services import log_staff_list_read, reprint_card
 from config.api import CursorPagination, MillisecondDateTimeField, problem_responses
 
 from . import selectors, services
-from .serializers import DecisionSerializer, QueueQuerySerializer, RefusalReasonSerializer
+from .serializers import DecisionSerializer, QueueQuerySerializer, RefusalReasonSerializer, ReprintSerializer
 
 
 class ReviewQueue(ListAPIView):
@@ -129,3 +129,37 @@ class RefusalReasons(ListAPIView):
                                                                                            "validation_error")})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class Print(ApplicationViewMixin, APIView):
+    steps = {"POST": Step.PRINT}
+
+    @extend_schema(
+        description="`police_officer`: an approved application's licence is numbered and its card printed "
+                    "(`printed`, waiting at the pickup TSON). The Application answered carries `licence`.",
+        request=None, parameters=[idempotency_key_parameter()],
+        responses={200: ApplicationSerializer, **problem_responses(
+            "not_found", "wrong_status", "registry_unavailable", *IDEMPOTENCY_CODES)})
+    @idempotent()
+    def post(self, request, pk):
+        application = self.get_application(request, pk, full=False)
+        services.print_licence(application=application, officer=request.user)
+        return self.respond(application)
+
+
+class Reprint(ApplicationViewMixin, APIView):
+    steps = {"POST": Step.PRINT}
+
+    @extend_schema(
+        description="`police_officer`: a spoiled card printed again, with the reason (logged with the card). The "
+                    "number stays; the earlier card's code is superseded.",
+        request=ReprintSerializer, parameters=[idempotency_key_parameter()],
+        responses={200: ApplicationSerializer, **problem_responses(
+            "missing_field", "validation_error", "not_found", "wrong_status", *IDEMPOTENCY_CODES)})
+    @idempotent()
+    def post(self, request, pk):
+        application = self.get_application(request, pk, full=False)
+        serializer = ReprintSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reprint_card(application=application, officer=request.user, reason=serializer.validated_data["reason"])
+        return self.respond(application)

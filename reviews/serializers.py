@@ -35,3 +35,7 @@ class RefusalReasonSerializer(serializers.Serializer):
 class ClaimSerializer(serializers.Serializer):
     officer = serializers.CharField(source="officer.username")
     until = serializers.DateTimeField(source="expires_at")
+
+
+class ReprintSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why the card is printed again (spoiled, misprinted).")

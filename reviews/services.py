@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from applications.errors import WrongStatus
 from applications.models import Application, PersonalDataAccess, RefusalReason, Status
-from applications.services import log_staff_read
+from applications.services import issue_licence, log_staff_read
 from applications.workflow import lock, move_application
 
 from .errors import ReviewError, ReviewErrorCode
@@ -109,3 +109,14 @@ def decide_application(*, application: Application, decision: str, officer, reas
                                        reason_code=reason_code, comment=comment[:2000])
     ReviewClaim.objects.filter(application=application).delete()
     return application  # the citizen is told by the notices, which follow the move
+
+
+@transaction.atomic
+def print_licence(*, application: Application, officer) -> Application:
+    """Step 17: an approved application's licence is numbered and its card printed; it then waits at the pickup
+    TSON (the citizen is told by the notices, which follow the move)."""
+    application = lock(application.pk).application
+    if application.status != Status.APPROVED:
+        raise WrongStatus(application, "print")
+    issue_licence(application=application, officer=officer)
+    return move_application(application=application, transition="mark_printed", actor=officer)

@@ -30,6 +30,7 @@ from .formalization import (
     forget_refusal_reasons,
     photo_storage,
 )
+from .licence import CardPrint, Licence, LicenceNumberCounter
 from .policy import (
     Category,
     Centre,
@@ -48,5 +49,6 @@ __all__ = [
     "ForeignLicenceCountry", "MonthlyCalculationIndex", "PersonalDataAccess", "PhotoSource", "Registry",
     "ReplacementReason", "Service", "ServicePolicy", "Status", "StatusChange", "forget_categories", "forget_fee",
     "is_police_officer", "is_tson_operator",
+    "CardPrint", "Licence", "LicenceNumberCounter",
     "CallbackNonce", "Notice", "Payment", "Photo", "RefusalReason", "forget_refusal_reasons", "photo_storage",
 ]

@@ -100,6 +100,14 @@ class ServicePolicy(SingletonModel):
         default=datetime.date(2026, 9, 1),
         help_text=_("Shown to administrators. When it passes the online rules stay in force until changed here."),
     )
+    licence_number_prefix = models.CharField(
+        _("licence number: letters before the serial"), max_length=4, default="KZ",
+        validators=[RegexValidator(r"^[A-Z]{0,4}$")])
+    licence_number_digits = models.PositiveSmallIntegerField(
+        _("licence number: digits of the serial"), default=8, validators=[MinValueValidator(6), MaxValueValidator(12)])
+    issuing_authority = models.CharField(
+        _("issuing authority on the card (4c)"), max_length=200,
+        default="ҚР ІІМ ӘПК / MVD RK")
     online_first_issue = models.BooleanField(_("first licences are taken online only"), default=True)
     online_replacement = models.BooleanField(_("replacements are taken online only"), default=True)
 
@@ -113,6 +121,9 @@ class ServicePolicy(SingletonModel):
     @classmethod
     def current(cls) -> "ServicePolicy":
         return cls.get_solo()
+
+    def licence_number(self, serial: int) -> str:
+        return f"{self.licence_number_prefix}{serial:0{self.licence_number_digits}d}"
 
     def pilot_window_passed(self, on: datetime.date | None = None) -> bool:
         return (on or timezone.localdate()) > self.pilot_ends_on

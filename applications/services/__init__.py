@@ -28,6 +28,14 @@ from .formalization import (
     verify_payment_callback,
 )
 from .intake import start_application, validate_categories
+from .licences import (
+    current_card,
+    hand_over,
+    issue_licence,
+    record_licence_in_registry,
+    reprint_card,
+    verify_licence_code,
+)
 from .notices import notice_text, notify_citizen, register_notice
 from .submission import cancel_application, next_application_number, submit_application
 
@@ -40,5 +48,6 @@ __all__ = [
     "run_checks", "send_new_consent_code", "stalled_checks", "start_application", "submit_application",
     "unrequested_consents", "validate_categories", "withdraw_consent",
     "capture_photo", "create_payment", "current_photo", "inspect_photo", "pay_at_desk", "record_payment_outcome",
-    "verify_payment_callback",
+    "verify_payment_callback", "current_card", "hand_over", "issue_licence", "record_licence_in_registry",
+    "reprint_card", "verify_licence_code",
 ]

@@ -244,6 +244,12 @@ CELERY_BEAT_SCHEDULE = {
 # Notices (SMS and email): how often a notice whose channel fails is tried again before it is recorded as failed.
 NOTICE_MAX_RETRIES = env.int("NOTICE_MAX_RETRIES", default=10)
 
+# The card's verification code (applications/verification.py): Ed25519 keys by key id. Production names them
+# (LICENCE_SIGNING_KEYS: JSON {key id: PEM private key}; LICENCE_SIGNING_KEY_ID: the one that signs now); retired
+# public keys stay honoured through LICENCE_VERIFICATION_KEYS (JSON {key id: PEM public key}).
+LICENCE_VERIFICATION_KEYS = env.json("LICENCE_VERIFICATION_KEYS", default={})
+LICENCE_ISSUER = env.str("LICENCE_ISSUER", default="KZ")
+
 # The police review: an officer who opens an application holds it this long.
 REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
 

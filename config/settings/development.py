@@ -45,3 +45,8 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "tmp" / "mai
 # Static files straight from the app folders: no collectstatic before `make run`.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The card-signing key: a development key committed for the sandbox (config/keys/), never used in production.
+LICENCE_SIGNING_KEYS = env.json("LICENCE_SIGNING_KEYS", default={}) or {
+    "dev-2026": (BASE_DIR / "config" / "keys" / "licence-dev-2026.pem").read_text()}
+LICENCE_SIGNING_KEY_ID = env.str("LICENCE_SIGNING_KEY_ID", default="") or next(iter(LICENCE_SIGNING_KEYS))

@@ -1,7 +1,8 @@
 """Production: every secret and address from the environment, HTTPS everywhere, no sandbox, second factor for staff.
 
 Refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, PUBLIC_BASE_URL,
-REGISTRY_BASE_URL and REGISTRY_CALLBACK_SECRET; tasks always go to the broker's workers.
+REGISTRY_BASE_URL, REGISTRY_CALLBACK_SECRET, LICENCE_SIGNING_KEYS and LICENCE_SIGNING_KEY_ID; tasks always go to the
+broker's workers.
 """
 
 from .base import *  # noqa: F403
@@ -38,3 +39,12 @@ STAFF_REQUIRE_OTP = True
 REGISTRY_BASE_URL = env.str("REGISTRY_BASE_URL")
 REGISTRY_CALLBACK_SECRET = env.str("REGISTRY_CALLBACK_SECRET")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL")
+
+# The authority's card-signing keys: required, and never the development key the sandbox uses.
+LICENCE_SIGNING_KEYS = env.json("LICENCE_SIGNING_KEYS")
+LICENCE_SIGNING_KEY_ID = env.str("LICENCE_SIGNING_KEY_ID")
+if not LICENCE_SIGNING_KEYS or LICENCE_SIGNING_KEY_ID not in LICENCE_SIGNING_KEYS or LICENCE_SIGNING_KEY_ID.startswith(
+        "dev-"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LICENCE_SIGNING_KEYS must hold LICENCE_SIGNING_KEY_ID, and no development key")

@@ -33,3 +33,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Keys are checked against the database on every request unless a test turns the per-process memory on.
 API_KEY_CACHE_SECONDS = 0
+
+# The card-signing key: a development key committed for the sandbox (config/keys/), never used in production.
+LICENCE_SIGNING_KEYS = env.json("LICENCE_SIGNING_KEYS", default={}) or {
+    "dev-2026": (BASE_DIR / "config" / "keys" / "licence-dev-2026.pem").read_text()}
+LICENCE_SIGNING_KEY_ID = env.str("LICENCE_SIGNING_KEY_ID", default="") or next(iter(LICENCE_SIGNING_KEYS))

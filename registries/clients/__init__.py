@@ -6,7 +6,7 @@ from .driving_school import DrivingSchoolClient
 from .erap import ErapClient
 from .erdb import ErdbClient
 from .exam_attempts import ExamAttemptsClient, ExamResultsClient
-from .licence_registry import LicenceRegistryClient
+from .licence_registry import LicenceRecordsClient, LicenceRegistryClient
 from .medical import MedicalClient
 from .payment import PaymentClient
 from .person import PersonClient
@@ -26,7 +26,8 @@ def person_client(registry: str) -> RegistryClient:
 consent_client = ConsentClient()
 sms_client = SmsClient()
 exam_results_client = ExamResultsClient()
+licence_records_client = LicenceRecordsClient()
 payment_client = PaymentClient()
 
 __all__ = ["PERSON_CLIENTS", "ConsentAnswer", "PersonQuery", "RegistryClient", "consent_client", "exam_results_client",
-           "payment_client", "person_client", "sms_client"]
+           "licence_records_client", "payment_client", "person_client", "sms_client"]

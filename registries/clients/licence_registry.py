@@ -1,3 +1,5 @@
+from .. import gateway
+from ..results import Outcome, RegistryAnswer, Unavailable
 from .base import PersonQuery, RegistryClient, found, parse_date
 
 STATUSES = {"valid", "expired", "revoked"}
@@ -30,3 +32,25 @@ class LicenceRegistryClient(RegistryClient):
         if licence is not None and facts["status"] == "valid":
             return self.failed("licence_exists")
         return self.passed()
+
+
+class LicenceRecordsClient:
+    """The licence registry told of a licence issued here (and of the one it replaces, which becomes replaced
+    there), so that its next answer about the person is that licence. The number makes a repeated report one."""
+
+    name = "licence_registry"
+
+    def record(self, *, iin: str, number: str, categories: list[str], issued_on: str, expires_on: str,
+               replaces: str = "") -> RegistryAnswer:
+        try:
+            body = gateway.post(self.name, "licences", {"iin": iin, "number": number, "categories": categories,
+                                                        "issued_on": issued_on, "expires_on": expires_on,
+                                                        "replaces": replaces})
+            status = body["status"]
+        except Unavailable as unavailable:
+            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason=unavailable.reason)
+        except (KeyError, TypeError):
+            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")
+        if status == "recorded":
+            return RegistryAnswer(self.name, Outcome.PASSED)
+        return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")

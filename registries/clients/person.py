@@ -1,3 +1,5 @@
+from .. import gateway
+from ..results import Unavailable
 from .base import PersonQuery, RegistryClient, found, parse_date
 
 
@@ -14,3 +16,18 @@ class PersonClient(RegistryClient):
         if not isinstance(photo, bool):
             raise TypeError("photo must be a boolean")
         return self.passed(birth_date=parse_date(person["birth_date"]).isoformat(), photo=photo)
+
+    def details(self, query: PersonQuery) -> dict | None:
+        """What the card prints (fields 1, 2, 3 and 8): names, birth date and place, address; None while the
+        registry does not answer (the caller tries again later). Asked under the same consent as the checks."""
+        try:
+            body = gateway.post(self.name, "query", {"iin": query.iin, "consent_request": query.consent_request,
+                                                     "purpose": "licence_printing", "categories": []})
+            if not found(body):
+                return None
+            person = body["person"]
+            return {"surname": str(person["surname"]), "given_names": str(person["given_names"]),
+                    "patronymic": str(person.get("patronymic") or ""), "birth_date": person["birth_date"],
+                    "birth_place": str(person.get("birth_place") or ""), "address": str(person.get("address") or "")}
+        except (Unavailable, KeyError, TypeError, ValueError):
+            return None

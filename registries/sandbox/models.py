@@ -170,3 +170,24 @@ class SandboxPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.amount_kzt} KZT {self.status} ({self.provider_reference})"
+
+
+class SandboxLicence(models.Model):
+    """A licence the project reported as issued: the licence registry answers with it from then on (so that a second
+    replacement finds the licence the first one issued), and the one it replaced is marked replaced."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    iin = models.CharField(_("IIN"), max_length=12, db_index=True)
+    categories = models.JSONField(_("categories"), default=list)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"))
+    replaces = models.CharField(_("replaces"), max_length=20, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        app_label = "registries"
+        verbose_name = _("sandbox licence")
+        verbose_name_plural = _("sandbox licences")
+
+    def __str__(self) -> str:
+        return f"{self.iin} {self.number}"

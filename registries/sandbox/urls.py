@@ -13,6 +13,7 @@ urlpatterns = [
     path("consent/requests/<uuid:request_id>/withdraw", views.consent_withdraw, name="consent-withdraw"),
     path("sms/send", views.sms_send, name="sms-send"),
     path("exam_attempts/results", views.exam_results, name="exam-results"),
+    path("licence_registry/licences", views.licence_issued, name="licence-issued"),
     path("payment/payments", payments.create_payment, name="payment-create"),
     path("_log", views.call_log, name="call-log"),
     path("<str:registry>/query", views.registry_query, name="query"),

@@ -6,6 +6,7 @@ way: parse, log, the sandbox-wide latency and error rate, the person's own fault
 property of the registry, so it strikes before the registry looks at the consent.
 """
 
+import datetime
 import functools
 import hashlib
 import hmac
@@ -32,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.languages import SERVICE_LANGUAGES
 
 from .fixtures import QUERY_REGISTRIES, find_citizen, find_citizen_by_phone
-from .models import ConsentStatus, SandboxConsentRequest, SandboxExamResult, SandboxSms, local_iso
+from .models import ConsentStatus, SandboxConsentRequest, SandboxExamResult, SandboxLicence, SandboxSms, local_iso
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +362,15 @@ def person_answer(citizen: dict | None) -> dict:
 
 
 def licence_answer(citizen: dict | None) -> dict:
-    return {"found": citizen is not None, "licence": citizen["licence"] if citizen else None}
+    """The fixture's licence, unless a licence issued since (reported to `licence_registry/licences`) replaced it."""
+    if citizen is None:
+        return {"found": False, "licence": None}
+    issued = SandboxLicence.objects.filter(iin=citizen["iin"]).order_by("-received_at", "-id").first()
+    if issued is not None:
+        return {"found": True, "licence": {
+            "number": issued.number, "categories": issued.categories, "issued_on": issued.issued_on.isoformat(),
+            "expires_on": issued.expires_on.isoformat(), "status": "valid"}}
+    return {"found": True, "licence": citizen["licence"]}
 
 
 def erap_answer(citizen: dict | None) -> dict:
@@ -521,6 +530,36 @@ def exam_results(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "recorded", "reference": reference})
 
     return serve(registry="exam_attempts", endpoint="results", iin=iin, consent_request=None, answer=answer)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# licence_registry/licences: the licence registry records a licence issued (and the one it replaces)
+
+
+@sandbox_endpoint
+@require_POST
+def licence_issued(request: HttpRequest) -> HttpResponse:
+    """Record a licence issued; the same number again is the same record."""
+    body = read_body(request)
+    iin = iin_of(body)
+    number = required_text(body, "number")
+    categories = body.get("categories")
+    if not isinstance(categories, list) or not all(isinstance(code, str) for code in categories):
+        raise BadRequest(_("The field “categories” must be a list of category codes."))
+    try:
+        issued_on = datetime.date.fromisoformat(required_text(body, "issued_on"))
+        expires_on = datetime.date.fromisoformat(required_text(body, "expires_on"))
+    except ValueError as error:
+        raise BadRequest(_("Dates are YYYY-MM-DD.")) from error
+    replaces = optional_text(body, "replaces") or ""
+
+    def answer() -> JsonResponse:
+        SandboxLicence.objects.get_or_create(number=number, defaults={
+            "iin": iin, "categories": categories, "issued_on": issued_on, "expires_on": expires_on,
+            "replaces": replaces})
+        return JsonResponse({"status": "recorded", "number": number})
+
+    return serve(registry="licence_registry", endpoint="licences", iin=iin, consent_request=None, answer=answer)
 
 
 # ---------------------------------------------------------------------------------------------------------------

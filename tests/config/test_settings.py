@@ -1,6 +1,7 @@
 """The settings' promises: production passes the deploy check and refuses to start half-configured, development
 lives in its own module, migrations match the models, staff need 2FA."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -20,10 +21,23 @@ PRODUCTION_SERVICES = {
     "REDIS_URL": "redis://redis.example.kz:6379/0",
     "CELERY_BROKER_URL": "redis://redis.example.kz:6379/1",
 }
+
+def _signing_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()).decode()
+
+
+PRODUCTION_SIGNING = {"LICENCE_SIGNING_KEYS": json.dumps({"kz-2026-1": _signing_key()}),
+                      "LICENCE_SIGNING_KEY_ID": "kz-2026-1"}
 # Every variable production refuses to start without; the README's Production section names each.
-REQUIRED_IN_PRODUCTION = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", *PRODUCTION_SERVICES, *PRODUCTION_GATEWAY]
+REQUIRED_IN_PRODUCTION = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", *PRODUCTION_SERVICES, *PRODUCTION_GATEWAY,
+                          *PRODUCTION_SIGNING]
 # Variables of this test run that must not leak into a subprocess's settings.
-NOT_INHERITED = ("DEBUG", "SANDBOX_MODE", "STAFF_REQUIRE_OTP", "DJANGO_ALLOW_ASYNC_UNSAFE", "CELERY_TASK_ALWAYS_EAGER",
+NOT_INHERITED = ("DEBUG", "SANDBOX_MODE", "LICENCE_SIGNING_KEYS", "LICENCE_SIGNING_KEY_ID",
+                 "STAFF_REQUIRE_OTP", "DJANGO_ALLOW_ASYNC_UNSAFE", "CELERY_TASK_ALWAYS_EAGER",
                  "DJANGO_SETTINGS_MODULE", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
 
 
@@ -35,6 +49,7 @@ def production_env(extra_env=None, *, settings="config.settings.production") -> 
         "DATABASE_URL": env.get("DATABASE_URL", "sqlite:////tmp/kualik-settings-test.sqlite3"),
         **PRODUCTION_SERVICES,
         **PRODUCTION_GATEWAY,
+        **PRODUCTION_SIGNING,
     })
     if settings:
         env["DJANGO_SETTINGS_MODULE"] = settings
