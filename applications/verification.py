@@ -30,7 +30,7 @@ COSE_SIGN1_TAG = 18
 HEADER_ALG, HEADER_KID = 1, 4
 ALG_EDDSA = -8
 # CWT claims (RFC 8392): issuer, expiry, issued at; the licence itself under a private claim, as HCERT does.
-CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_LICENCE = 1, 4, 6, -260
+CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_LICENCE = 1, 4, 6, 7, -260
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class LicenceSeal:
     initials: str
     issuer: str
     key_id: str
+    # The card's own id (CWT "cti"): each card printed, a reprint too, carries a code of its own.
+    card_id: str = ""
 
 
 class InvalidCode(Exception):
@@ -93,6 +95,7 @@ def sign(seal: LicenceSeal, *, key_id: str | None = None) -> str:
     key_id = key_id or settings.LICENCE_SIGNING_KEY_ID
     payload = cbor2.dumps({
         CLAIM_ISS: seal.issuer, CLAIM_IAT: _epoch(seal.issued_on), CLAIM_EXP: _epoch(seal.expires_on),
+        CLAIM_CTI: bytes.fromhex(seal.card_id) if seal.card_id else b"",
         CLAIM_LICENCE: {"n": seal.number, "c": list(seal.categories), "i": seal.issued_on.isoformat(),
                         "e": seal.expires_on.isoformat(), "s": seal.surname, "in": seal.initials}})
     protected = cbor2.dumps({HEADER_ALG: ALG_EDDSA, HEADER_KID: key_id.encode()})
@@ -131,6 +134,7 @@ def verify(code: str, keys: dict[str, Ed25519PublicKey] | None = None) -> Licenc
         return LicenceSeal(number=licence["n"], categories=list(licence["c"]),
                            issued_on=datetime.date.fromisoformat(licence["i"]),
                            expires_on=datetime.date.fromisoformat(licence["e"]), surname=licence["s"],
-                           initials=licence["in"], issuer=claims[CLAIM_ISS], key_id=key_id)
+                           initials=licence["in"], issuer=claims[CLAIM_ISS], key_id=key_id,
+                           card_id=bytes(claims.get(CLAIM_CTI, b"")).hex())
     except Exception as error:
         raise InvalidCode("unexpected payload") from error

@@ -7,6 +7,7 @@ keeps the licence, the reviews app decides when it is printed.
 
 import datetime
 import logging
+import uuid
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -58,7 +59,8 @@ def _ordered_categories(codes) -> list[str]:
 def _seal(licence: Licence) -> LicenceSeal:
     return LicenceSeal(number=licence.number, categories=licence.categories, issued_on=licence.issued_on,
                        expires_on=licence.expires_on, surname=licence.surname, initials=licence.initials,
-                       issuer=settings.LICENCE_ISSUER, key_id=settings.LICENCE_SIGNING_KEY_ID)
+                       issuer=settings.LICENCE_ISSUER, key_id=settings.LICENCE_SIGNING_KEY_ID,
+                       card_id=uuid.uuid4().hex)
 
 
 def _new_card(licence: Licence, *, officer, reason: str = "") -> CardPrint:
