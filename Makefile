@@ -30,7 +30,7 @@ run: migrate
 	$(BIN)/honcho start -f Procfile
 
 test: venv
-	bin/ensure-chromium
+	bin/ensure-test-tools
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

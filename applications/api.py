@@ -17,12 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.idempotency import IDEMPOTENCY_CODES, idempotency_key_parameter, idempotent
-from accounts.models import ChannelClient
+from accounts.models import ChannelClient, Role
 from config.api import CursorPagination, problem, problem_responses
 from config.languages import current_language
 
 from . import representation_cache, rights, services
-from .models import Application, Centre, Channel, Payment, PersonalDataAccess
+from .cards import card_filename, card_pdf
+from .models import Application, Centre, Channel, Licence, Payment, PersonalDataAccess
 from .receipts import receipt_filename, receipt_pdf
 from .rights import Step
 from .serializers import (
@@ -479,4 +480,38 @@ class LicenceKeys(APIView):
     def get(self, request):
         response = Response(jwks())
         response["Cache-Control"] = "public, max-age=3600"
+        return response
+
+
+class LicenceCard(APIView):
+    """The card as PDF: for the police, and for the channel that follows the application."""
+
+    permission_classes = [StepPermission]
+
+    def step_for(self, method):
+        return Step.READ
+
+    @extend_schema(
+        description="The printed card (ID-1, front and back) as PDF: for a `police_officer` and for the channel "
+                    "client that follows the application (anyone else: `404`). Each read is written to the access "
+                    "log.",
+        responses={(200, "application/pdf"): OpenApiResponse(description="The card."),
+                   **problem_responses("not_found")})
+    def get(self, request, number):
+        caller = request.user
+        licence = Licence.objects.select_related("application").filter(number=number).first()
+        if licence is None or not (isinstance(caller, ChannelClient) or caller.has_role(Role.POLICE_OFFICER)):
+            raise Http404
+        if not rights.applications_for(caller, Step.READ, full=False).filter(pk=licence.application_id).exists():
+            raise Http404
+        card = services.current_card(licence)
+        if card is None:
+            raise Http404
+        if rights.reads_are_logged(caller):
+            services.log_staff_read(application=licence.application, user=caller,
+                                    purpose=PersonalDataAccess.Purpose.CASE_HANDLING, what="application")
+        response = HttpResponse(card_pdf(licence, card, photo_bytes=services.desk_photo_bytes(licence.application)),
+                                content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{card_filename(licence)}"'
+        response["Cache-Control"] = "private, no-store"
         return response

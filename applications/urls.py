@@ -23,4 +23,5 @@ urlpatterns = [
     path("applications/<uuid:pk>/issue", api.HandOver.as_view(), name="application-issue"),
     path("licences/verify", api.LicenceVerify.as_view(), name="licence-verify"),
     path("licences/keys", api.LicenceKeys.as_view(), name="licence-keys"),
+    path("licences/<str:number>/card.pdf", api.LicenceCard.as_view(), name="licence-card"),
 ]

@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": None if on_postgres else "needs PostgreSQL: set DATABASE_URL=postgres://...",
         "redis": None if redis_ok else "needs Redis: set REDIS_URL=redis://... to a running server",
-        "browser": None if shutil.which("chromium") else "needs Debian's chromium (bin/ensure-chromium installs it)",
+        "browser": None if shutil.which("chromium") else "needs Debian's chromium (bin/ensure-test-tools installs it)",
     }
     for item in items:
         for marker, reason in missing.items():

@@ -279,3 +279,12 @@ def use_registry_photo(application: Application) -> bool:
 
 def current_photo(application: Application) -> Photo | None:
     return Photo.objects.filter(application=application).order_by("-taken_at", "-id").first()
+
+
+def desk_photo_bytes(application: Application) -> bytes | None:
+    """The photo taken at the desk, for the card; None for the registry's photo (which stays with the registry)."""
+    photo = current_photo(application)
+    if photo is None or photo.source != PhotoSource.TSON or not photo.file:
+        return None
+    with photo.file.open("rb") as stored:
+        return stored.read()

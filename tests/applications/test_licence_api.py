@@ -48,7 +48,6 @@ CONSENTED_REGISTRIES = ["person", "licence_registry", "erap", "medical", "erdb",
 LICENCE_KEYS = {"number", "categories", "issued_on", "expires_on", "status", "verification_code"}
 VERIFY_URL = "/api/v1/licences/verify"
 KEYS_URL = "/api/v1/licences/keys"
-CARD_NOT_MOUNTED = pytest.mark.xfail(strict=False, reason="card.pdf endpoint not mounted yet")
 
 
 @pytest.fixture(autouse=True)
@@ -505,7 +504,6 @@ def test_a_printed_code_verifies_offline_with_only_the_published_key(sandbox):
 
 
 @ONLINE
-@CARD_NOT_MOUNTED
 @pytest.mark.parametrize("who", ["police_officer", "owner"])
 def test_the_card_pdf_is_served_to_the_police_and_the_owning_channel(sandbox, who):
     application, licence = printed(sandbox)
