@@ -2,7 +2,7 @@ from django.urls import path
 
 from accounts import views as sign_in_views
 
-from . import views
+from . import verify_views, views
 
 app_name = "portal"
 
@@ -23,5 +23,6 @@ urlpatterns = [
     path("my/applications/<uuid:pk>/payments/<uuid:payment_pk>/receipt.pdf", views.payment_receipt,
          name="payment-receipt"),
     path("my/applications/<uuid:pk>/photo/", views.photo_instructions, name="photo"),
+    path("my/applications/<uuid:pk>/card.pdf", verify_views.card_pdf, name="card-pdf"),
     path("my/access-log/", views.access_log, name="access-log"),
 ]

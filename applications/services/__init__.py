@@ -49,6 +49,6 @@ __all__ = [
     "run_checks", "send_new_consent_code", "stalled_checks", "start_application", "submit_application",
     "unrequested_consents", "validate_categories", "withdraw_consent",
     "capture_photo", "create_payment", "current_photo", "desk_photo_bytes", "inspect_photo", "pay_at_desk",
-    "record_payment_outcome", "verify_payment_callback", "current_card", "hand_over", "issue_licence", "record_licence_in_registry",
-    "reprint_card", "verify_licence_code",
+    "record_payment_outcome", "verify_payment_callback", "current_card", "hand_over", "issue_licence",
+    "record_licence_in_registry", "reprint_card", "verify_licence_code",
 ]

@@ -6,7 +6,6 @@ police queue and the decision. Then what the citizen can see: the access log and
 
 import io
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -70,7 +69,6 @@ class Journey:
     application: dict  # as the bank last read it (approved)
     bookings: dict[str, dict] = field(default_factory=dict)  # kind -> the booking as the examiner's result left it
     payment: dict = field(default_factory=dict)
-    consent_code: str = ""
     bank: APIClient | None = None
 
 
@@ -191,8 +189,7 @@ def journey_to_approval(sandbox) -> Journey:
         "under_review", "approved"]
     assert approved["fee"]["paid"] is True
     assert approved["photo"] == {"captured": True, "source": "tson"}
-    return Journey(person=person, application=approved, bookings=bookings, payment=payment,
-                   consent_code=code, bank=bank)
+    return Journey(person=person, application=approved, bookings=bookings, payment=payment, bank=bank)
 
 
 def access_log(bank: APIClient, application_id: str) -> list[dict]:
@@ -208,24 +205,30 @@ def sms_texts(sandbox, phone: str) -> list[str]:
     return [message["text"] for message in sandbox.sms_for(phone)]
 
 
-def expected_exam_notices(application_id: str, bookings: dict[str, dict]) -> list[str]:
-    """The booking and the result notices of both exams, as the notices' templates write them for this
-    application (its language, its centre)."""
-    application = Application.objects.get(pk=application_id)
-    texts = []
-    for kind, booking in bookings.items():
+def expected_notices(journey: Journey) -> dict[str, str]:
+    """Each notice the citizen must have had from the first booking to the decision, as the notices' templates write
+    it for this application (its language, its centres, the state it was in when told)."""
+    application = Application.objects.select_related("pickup_tson").get(pk=journey.application["id"])
+    texts = {}
+    for kind, booking in journey.bookings.items():
         slot = booking["slot"]
-        texts.append(notice_text(application, "exam_booked", {
-            "booking_id": booking["id"], "kind": kind, "centre": slot["centre"], "starts_at": slot["starts_at"]}))
-        texts.append(notice_text(application, "exam_result", {
-            "booking_id": booking["id"], "kind": kind, "passed": True, "score": booking["score"]}))
+        texts[f"{kind} booked"] = notice_text(application, "exam_booked", {
+            "booking_id": booking["id"], "kind": kind, "centre": slot["centre"], "starts_at": slot["starts_at"]})
+        texts[f"{kind} result"] = notice_text(application, "exam_result", {
+            "booking_id": booking["id"], "kind": kind, "passed": True, "score": booking["score"]})
+    captured_at, application.photo_captured_at = application.photo_captured_at, None  # paid before the photo
+    texts["payment"] = notice_text(application, "fee_paid", {"payment_id": journey.payment["id"],
+                                                             "amount_kzt": journey.payment["amount_kzt"]})
+    application.photo_captured_at = captured_at
+    texts["photo"] = notice_text(application, "photo_taken")
+    texts["decision"] = notice_text(application, "approved")
     return texts
 
 
 def test_a_banks_first_licence_goes_through_the_api_to_approved_and_the_citizen_sees_who_read_it(
         sandbox, celery_worker, live_server):
     journey = journey_to_approval(sandbox)
-    application_id = journey.application["id"]
+    application_id, number = journey.application["id"], journey.application["number"]
 
     # The exam results are reported to the exam system by the worker; each report is in the access log.
     def complete_log():
@@ -251,43 +254,13 @@ def test_a_banks_first_licence_goes_through_the_api_to_approved_and_the_citizen_
     # The police read it three times at least: the queue, the filtered queue, the claim.
     assert sum(entry["actor"]["role"] == "police_officer" for entry in staff_reads) >= 3
 
-    # The citizen heard of each booking and each result, in the language of the application.
-    expected = expected_exam_notices(application_id, journey.bookings)
-    wait_for(lambda: set(expected) <= set(sms_texts(sandbox, journey.person["phone"])), timeout=WORKER_DEADLINE,
-             interval=0.2, message="the booking and result notices")
-    texts = sms_texts(sandbox, journey.person["phone"])
-    assert all(texts.count(text) == 1 for text in expected), texts
-    assert any(journey.application["number"] in text for text in texts)  # the number, on submit
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "No SMS for the payment nor the decision: formalization.py sends notify_on_commit(..., 'fee_paid') and "
-    "('photo_taken'), but no writer is registered for either event, so notices.notice_text raises ValueError "
-    "(\"no notice for 'fee_paid'\") in the worker's notify_citizen task and nothing is sent; and "
-    "notices.event_for_move gives no event for under_review -> approved, so the approval is never told."))
-def test_the_citizen_is_told_of_the_payment_and_the_decision_by_sms(sandbox, celery_worker, live_server):
-    journey = journey_to_approval(sandbox)
-    application_id = journey.application["id"]
-    approved = Application.objects.get(pk=application_id)
-    # The number's notice, as it was written on submit (an unsaved copy in the status of that moment).
-    as_submitted = Application(number=approved.number, notify_language=approved.notify_language,
-                               status="theory_exam")
-    known = {*expected_exam_notices(application_id, journey.bookings), notice_text(as_submitted, "eligible"),
-             notice_text(as_submitted, "submitted")}
+    # The citizen heard of each booking, each result, the payment, the photo and the decision, once each, in the
+    # language of the application; and of the number on submit.
+    expected = expected_notices(journey)
     phone = journey.person["phone"]
-
-    def notices_of_formalization_and_decision():
-        others = [text for text in sms_texts(sandbox, phone)
-                  if text not in known and journey.consent_code not in text]
-        payment = [text for text in others if re.search(r"\b(paid|payment)\b", text, re.IGNORECASE)]
-        decision = [text for text in others if re.search(r"\bapproved\b", text, re.IGNORECASE)]
-        return (payment, decision) if payment and decision else None
-
-    deadline = time.monotonic() + 15  # the other notices arrive within a second or two
-    found = None
-    while found is None and time.monotonic() < deadline:
-        found = notices_of_formalization_and_decision()
-        time.sleep(0.2)
-    assert found is not None, f"no payment or decision notice among {sms_texts(sandbox, phone)}"
-    payment_notices, decision_notices = found
-    assert len(payment_notices) == 1 and len(decision_notices) == 1, found
+    wait_for(lambda: set(expected.values()) <= set(sms_texts(sandbox, phone)), timeout=WORKER_DEADLINE,
+             interval=0.2, message=f"the notices {sorted(expected)}")
+    texts = sms_texts(sandbox, phone)
+    assert {step: texts.count(text) for step, text in expected.items()} == dict.fromkeys(expected, 1), texts
+    assert all(number in expected[step] for step in ("payment", "photo", "decision"))
+    assert any(number in text and text not in expected.values() for text in texts)  # the number, on submit
