@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("applications.portal_urls")),
     path("", include("exams.portal_urls")),
     path("practice/", include("exams.practice_urls")),
+    path("verify/", include("applications.verify_urls")),
     *urlpatterns_sandbox,
     # Last: any other path under /api/ (or an id that is not a UUID) is problem+json 404, with DEBUG on as well.
     re_path(r"^api/", api_not_found, name="api-not-found"),
