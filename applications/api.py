@@ -390,7 +390,7 @@ class PhotoUpload(ApplicationViewMixin, APIView):
         responses={200: ApplicationSerializer, **problem_responses(
             "invalid_photo", "missing_field", "not_found", "wrong_status")})
     def put(self, request, pk):
-        application = self.get_application(request, pk, full=False)
+        application = self.get_application(request, pk, full=False, log_read=True)
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.PHOTO_UPLOAD_MAX_BYTES + 64 * 1024:
             return problem("invalid_photo", _("The photo is larger than 10 MB."), errors={
                 "photo": [_("The photo is larger than 10 MB.")]})
@@ -442,7 +442,7 @@ class HandOver(ApplicationViewMixin, APIView):
             "missing_field", "validation_error", "not_found", "wrong_status", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
-        application = self.get_application(request, pk, full=False)
+        application = self.get_application(request, pk, full=False, log_read=True)
         serializer = HandOverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.hand_over(application=application, actor=request.user,

@@ -101,7 +101,7 @@ class Decision(ApplicationViewMixin, APIView):
             "missing_field", "validation_error", "not_found", "wrong_status", "claimed", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
-        application = self.get_application(request, pk, full=False)
+        application = self.get_application(request, pk, full=False, log_read=True)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.decide_application(application=application, officer=request.user, **serializer.validated_data)
@@ -142,7 +142,7 @@ class Print(ApplicationViewMixin, APIView):
             "not_found", "wrong_status", "registry_unavailable", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
-        application = self.get_application(request, pk, full=False)
+        application = self.get_application(request, pk, full=False, log_read=True)
         services.print_licence(application=application, officer=request.user)
         return self.respond(application)
 
@@ -158,7 +158,7 @@ class Reprint(ApplicationViewMixin, APIView):
             "missing_field", "validation_error", "not_found", "wrong_status", *IDEMPOTENCY_CODES)})
     @idempotent()
     def post(self, request, pk):
-        application = self.get_application(request, pk, full=False)
+        application = self.get_application(request, pk, full=False, log_read=True)
         serializer = ReprintSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reprint_card(application=application, officer=request.user, reason=serializer.validated_data["reason"])

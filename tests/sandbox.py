@@ -80,7 +80,8 @@ class Sandbox:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             for message in self.sms_for(phone):
-                found = re.search(r"\b(\d{6})\b", message["text"])
+                # Six digits on their own: not the tail of an application number (DL-2026-000123) in a notice.
+                found = re.search(r"(?<![\d-])(\d{6})(?![\d-])", message["text"])
                 if found:
                     return found.group(1)
             time.sleep(0.05)

@@ -21,6 +21,7 @@ from registries.clients import PersonQuery, licence_records_client, person_clien
 from registries.results import Outcome
 
 from .. import representation_cache
+from ..access_log import registry_access
 from ..errors import ApplicationError, ApplicationErrorCode, WrongStatus
 from ..models import (
     Application,
@@ -29,6 +30,7 @@ from ..models import (
     Check,
     Licence,
     LicenceNumberCounter,
+    PersonalDataAccess,
     Registry,
     Service,
     ServicePolicy,
@@ -73,6 +75,7 @@ def _person_for_card(application: Application) -> dict:
     consent = getattr(application, "consent", None)
     query = PersonQuery(iin=application.iin, consent_request=consent.request_id if consent else "")
     person = person_client("person").details(query)
+    registry_access(application, "person", PersonalDataAccess.Purpose.CASE_HANDLING).save()
     if person is None:
         raise ApplicationError(ApplicationErrorCode.REGISTRY_UNAVAILABLE,
                                _("The person registry does not answer: the card cannot be printed now. Please try "
@@ -177,9 +180,10 @@ def hand_over(*, application: Application, identity_checked: bool, actor) -> App
 
 def record_licence_in_registry(*, licence_id) -> str:
     """Tell the licence registry of the licence handed over (and of the one it replaces)."""
-    licence = Licence.objects.filter(pk=licence_id).first()
+    licence = Licence.objects.select_related("application").filter(pk=licence_id).first()
     if licence is None:
         return "done"
+    registry_access(licence.application, "licence_registry", PersonalDataAccess.Purpose.CASE_HANDLING).save()
     answer = licence_records_client.record(
         iin=licence.iin, number=licence.number, categories=licence.categories,
         issued_on=licence.issued_on.isoformat(), expires_on=licence.expires_on.isoformat(),
