@@ -312,8 +312,9 @@ def test_the_photo_upload_is_protected_against_cross_site_requests(operator):
 @pytest.mark.parametrize("photo_first", [True, False])
 def test_the_application_goes_to_review_once_fee_and_photo_are_in(client, operator, photo_first):
     application = in_formalization()
-    steps = [lambda: client.post(f"{desk(application)}photo/", {"photo": image()}),
-             lambda: client.post(f"{desk(application)}fee/", {"receipt": "R-77"})]
+    # The message is written in the language of the step's request.
+    steps = [lambda: client.post(f"{desk(application)}photo/", {"photo": image()}, **EN),
+             lambda: client.post(f"{desk(application)}fee/", {"receipt": "R-77"}, **EN)]
     for step in steps if photo_first else reversed(steps):
         assert step().status_code == 302
     assert Application.objects.get(pk=application.pk).status == Status.UNDER_REVIEW
