@@ -68,3 +68,17 @@ def found(body: dict) -> bool:
     if not isinstance(value, bool):
         raise TypeError("found must be a boolean")
     return value
+
+
+def report(registry: str, path: str, payload: dict) -> RegistryAnswer:
+    """Tell a registry something (a result, a licence issued) and have it say `recorded`; like `check`, never
+    raises: anything else is UNAVAILABLE, and the caller's task tries again."""
+    try:
+        status = gateway.post(registry, path, payload)["status"]
+    except Unavailable as unavailable:
+        return RegistryAnswer(registry, Outcome.UNAVAILABLE, reason=unavailable.reason)
+    except (KeyError, TypeError):
+        return RegistryAnswer(registry, Outcome.UNAVAILABLE, reason="unexpected_answer")
+    if status == "recorded":
+        return RegistryAnswer(registry, Outcome.PASSED)
+    return RegistryAnswer(registry, Outcome.UNAVAILABLE, reason="unexpected_answer")

@@ -1,6 +1,5 @@
-from .. import gateway
-from ..results import Outcome, RegistryAnswer, Unavailable
-from .base import PersonQuery, RegistryClient, found, parse_date
+from ..results import RegistryAnswer
+from .base import PersonQuery, RegistryClient, found, parse_date, report
 
 
 class ExamAttemptsClient(RegistryClient):
@@ -29,14 +28,5 @@ class ExamResultsClient:
 
     def report(self, *, iin: str, kind: str, passed: bool, score: int | None, at: str,
                reference: str) -> RegistryAnswer:
-        try:
-            body = gateway.post(self.name, "results", {"iin": iin, "kind": kind, "passed": passed, "score": score,
-                                                        "at": at, "reference": reference})
-            status = body["status"]
-        except Unavailable as unavailable:
-            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason=unavailable.reason)
-        except (KeyError, TypeError):
-            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")
-        if status == "recorded":
-            return RegistryAnswer(self.name, Outcome.PASSED)
-        return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")
+        return report(self.name, "results", {"iin": iin, "kind": kind, "passed": passed, "score": score, "at": at,
+                                             "reference": reference})

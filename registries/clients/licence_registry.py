@@ -1,6 +1,5 @@
-from .. import gateway
-from ..results import Outcome, RegistryAnswer, Unavailable
-from .base import PersonQuery, RegistryClient, found, parse_date
+from ..results import RegistryAnswer
+from .base import PersonQuery, RegistryClient, found, parse_date, report
 
 STATUSES = {"valid", "expired", "revoked"}
 
@@ -42,15 +41,5 @@ class LicenceRecordsClient:
 
     def record(self, *, iin: str, number: str, categories: list[str], issued_on: str, expires_on: str,
                replaces: str = "") -> RegistryAnswer:
-        try:
-            body = gateway.post(self.name, "licences", {"iin": iin, "number": number, "categories": categories,
-                                                        "issued_on": issued_on, "expires_on": expires_on,
-                                                        "replaces": replaces})
-            status = body["status"]
-        except Unavailable as unavailable:
-            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason=unavailable.reason)
-        except (KeyError, TypeError):
-            return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")
-        if status == "recorded":
-            return RegistryAnswer(self.name, Outcome.PASSED)
-        return RegistryAnswer(self.name, Outcome.UNAVAILABLE, reason="unexpected_answer")
+        return report(self.name, "licences", {"iin": iin, "number": number, "categories": categories,
+                                              "issued_on": issued_on, "expires_on": expires_on, "replaces": replaces})
