@@ -1,6 +1,6 @@
 """Benchmark: the police review queue's first page and a lookup by number, at 10,000 and at 1,000,000 applications.
 
-    DATABASE_URL=postgres://root@127.0.0.1:5432/kualik_bench_queue .venv/bin/python bench/queue.py
+    DATABASE_URL=postgres://root@127.0.0.1:5432/kualik_bench_queue .venv/bin/python bench/review_queue.py
 
 It creates (drops first) the database named in DATABASE_URL (its name must contain "bench") and drops it at the end.
 The two sizes live side by side in it, in two schemas (`small`, `large`), each migrated with `migrate`, so that
@@ -515,9 +515,9 @@ def main():
     args = parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     if not database_url.startswith("postgres"):
-        sys.exit("bench/queue.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
+        sys.exit("bench/review_queue.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
     if "bench" not in urlparse(database_url).path:
-        sys.exit("bench/queue.py drops the database it is given: name one with 'bench' in it")
+        sys.exit("bench/review_queue.py drops the database it is given: name one with 'bench' in it")
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
     workdir = Path(tempfile.mkdtemp(prefix="kualik-bench-queue-"))
     prefix = f"kualik-bench-queue-{os.getpid()}"
