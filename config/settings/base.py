@@ -140,6 +140,20 @@ def database(config: dict, *, conn_max_age: int = 0) -> dict:
     return config
 
 
+def with_replica(databases: dict) -> tuple[dict, str]:
+    """A read replica (DATABASE_REPLICA_URL) for the dashboard and long lists; without one they read the primary.
+
+    Returns the databases and REPORTING_DATABASE, the alias those reads use (`.using(settings.REPORTING_DATABASE)`).
+    A replica lags the primary by its replication delay: only reads that tolerate seconds of lag go there.
+    """
+    replica_url = env.str("DATABASE_REPLICA_URL", default="")
+    if not replica_url:
+        return databases, "default"
+    replica = database(env.db_url_config(replica_url), conn_max_age=databases["default"].get("CONN_MAX_AGE", 0))
+    replica["TEST"] = {"MIRROR": "default"}
+    return {**databases, "replica": replica}, "replica"
+
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

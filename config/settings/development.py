@@ -8,7 +8,7 @@ the portal's own 404 and 500 pages show here as they do in production; errors ar
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, database, env, filesystem_broker, shared_cache
+from .base import BASE_DIR, database, env, filesystem_broker, shared_cache, with_replica
 
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-kualik-development-only-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
@@ -16,6 +16,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SANDBOX_MODE = env.bool("SANDBOX_MODE", default=True)
 
 DATABASES = {"default": database(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DATABASES, REPORTING_DATABASE = with_replica(DATABASES)
 
 # The registries are the sandbox mounted in the web process, which receives their callbacks too.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")

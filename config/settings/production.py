@@ -6,7 +6,7 @@ broker's workers.
 """
 
 from .base import *  # noqa: F403
-from .base import database, env, shared_cache
+from .base import database, env, shared_cache, with_replica
 
 DEBUG = False
 SANDBOX_MODE = False
@@ -14,6 +14,7 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": database(env.db("DATABASE_URL"), conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES, REPORTING_DATABASE = with_replica(DATABASES)
 
 # Every process (web, workers, beat) shares one Redis cache, so a worker's change is seen by the next read.
 REDIS_URL = env.str("REDIS_URL")

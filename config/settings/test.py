@@ -1,7 +1,7 @@
 """Test settings: fast hashing, in-memory email; the database, cache and broker come from the environment."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, database, env, shared_cache
+from .base import BASE_DIR, database, env, shared_cache, with_replica
 
 SECRET_KEY = "kualik-tests-only-key-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
@@ -14,6 +14,7 @@ STORAGES = {
     "photos": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
 DATABASES = {"default": database(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DATABASES, REPORTING_DATABASE = with_replica(DATABASES)
 
 SANDBOX_MODE = True
 # The sandbox fixture sets these to the live server's address.
