@@ -13,10 +13,11 @@ class Role(models.TextChoices):
     TSON_OPERATOR = "tson_operator", _("TSON operator")
     EXAMINER = "examiner", _("Examiner")
     POLICE_OFFICER = "police_officer", _("Police officer")
+    SUPERVISOR = "supervisor", _("Supervisor")
     ADMIN = "admin", _("Administrator")
 
 
-STAFF_ROLES = (Role.TSON_OPERATOR, Role.EXAMINER, Role.POLICE_OFFICER, Role.ADMIN)
+STAFF_ROLES = (Role.TSON_OPERATOR, Role.EXAMINER, Role.POLICE_OFFICER, Role.SUPERVISOR, Role.ADMIN)
 
 
 class User(AbstractUser):

@@ -180,8 +180,11 @@ ROLE_DUTIES = {
     Role.TSON_OPERATOR: "staff/roles/tson_operator.html",
     Role.EXAMINER: "staff/roles/examiner.html",
     Role.POLICE_OFFICER: "staff/roles/police_officer.html",
+    Role.SUPERVISOR: "staff/roles/supervisor.html",
     Role.ADMIN: "staff/roles/admin.html",
 }
+# Who reads the performance dashboard (/staff/performance/).
+PERFORMANCE_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 
 
 @staff_required
@@ -191,6 +194,7 @@ def home(request):
         "role_template": ROLE_DUTIES[user.role],
         "token": Token.objects.filter(user=user).first(),
         "may_use_admin": user.is_staff,
+        "may_see_performance": user.role in PERFORMANCE_ROLES,
         "signed_in_with_authenticator": bool(getattr(user, "otp_device", None)),
         "new_token": request.session.pop("staff_new_token", False),
     })

@@ -39,6 +39,7 @@ DEMO_STAFF = [
     (Role.TSON_OPERATOR, "operator", "demo-operator-2026"),
     (Role.EXAMINER, "examiner", "demo-examiner-2026"),
     (Role.POLICE_OFFICER, "officer", "demo-officer-2026"),
+    (Role.SUPERVISOR, "supervisor", "demo-supervisor-2026"),
     (Role.ADMIN, "admin", "demo-admin-2026"),
 ]
 DEMO_API_CLIENT = ("Demo Bank", ChannelKind.BANK, "demobank.kualik-demo-bank-api-key-0001")
