@@ -1,7 +1,7 @@
 """The applications app's models, one module per concern; every name is importable from here."""
 
 from .application import Application, ApplicationNumberCounter, is_police_officer, is_tson_operator
-from .audit import AppendOnly, PersonalDataAccess, StatusChange
+from .audit import GENESIS_HASH, SEALED_FIELDS, AccessLogHead, AppendOnly, PersonalDataAccess, StatusChange
 from .checks import Check, Consent
 from .choices import (
     ACTIVE_STATUSES,
@@ -45,6 +45,7 @@ __all__ = [
     "ACTIVE_STATUSES", "ALGORITHM_ORDER", "CANCELLABLE_STATUSES", "FINAL_STATUSES", "NOTICE_LANGUAGE_CHOICES",
     "PHASE_1", "PHASE_2",
     "PHONE_PATTERN", "PRE_SUBMIT_STATUSES", "ExamLanguage",
+    "GENESIS_HASH", "SEALED_FIELDS", "AccessLogHead",
     "AppendOnly", "Application", "ApplicationNumberCounter", "Category", "Centre", "Channel", "Check", "Consent",
     "ForeignLicenceCountry", "MonthlyCalculationIndex", "PersonalDataAccess", "PhotoSource", "Registry",
     "ReplacementReason", "Service", "ServicePolicy", "Status", "StatusChange", "forget_categories", "forget_fee",

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "solo",
     "axes",
+    "pgtrigger",
     "accounts",
     "applications",
     "registries",
