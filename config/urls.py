@@ -42,6 +42,7 @@ urlpatterns = [
     path("staff/exams/", include("exams.staff_urls")),
     path("staff/desk/", include("applications.staff_urls")),
     path("staff/review/", include("reviews.staff_urls")),
+    path("staff/performance/", include("performance.urls")),
     path("staff/", include("accounts.staff_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("applications.urls")),

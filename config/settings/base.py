@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "registries",
     "exams",
     "reviews",
+    "performance",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,9 @@ LICENCE_ISSUER = env.str("LICENCE_ISSUER", default="KZ")
 
 # The police review: an officer who opens an application holds it this long.
 REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
+# The performance dashboard: the pilot's target for a replacement, from application to printed licence, counting
+# only the time the system itself adds (performance/selectors.py).
+PERFORMANCE_REPLACEMENT_TARGET_MINUTES = env.int("PERFORMANCE_REPLACEMENT_TARGET_MINUTES", default=60)
 
 # The check pipeline.
 CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=32)  # registry calls in flight per worker process
