@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE = {
     # Exam reminders the day before, no-shows after, theory sessions whose time ran out, unreported results.
     "exam-chores": {"task": "exams.tasks.exam_chores",
                     "schedule": env.float("EXAM_CHORES_EVERY_SECONDS", default=60.0)},
+    # The access log's new rows appended to its hash chain (applications/services/access_chain.py).
+    "seal-access-log": {"task": "applications.tasks.seal_access_log",
+                        "schedule": env.float("ACCESS_LOG_SEAL_EVERY_SECONDS", default=60.0)},
 }
 
 # Notices (SMS and email): how often a notice whose channel fails is tried again before it is recorded as failed.
