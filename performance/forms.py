@@ -19,17 +19,16 @@ def tson_choices() -> list[tuple[str, str]]:
     return [(str(centre.pk), f"{centre.name_in()}, {centre.city_in()}") for centre in centres]
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self):
-        super().__init__(format="%Y-%m-%d", attrs={"class": "input-date"})
+# Text inputs, not the browsers' date pickers, whose parts the keyboard and screen readers reach unevenly.
+def date_input() -> forms.DateInput:
+    return forms.DateInput(format="%Y-%m-%d", attrs={"class": "input-date", "inputmode": "numeric",
+                                                     "autocomplete": "off", "placeholder": "2026-03-01"})
 
 
 class DashboardFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput(),
+    date_from = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"], widget=date_input(),
                                 error_messages={"invalid": _("Enter the first day as a date, like 2026-03-01.")})
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput(),
+    date_to = forms.DateField(label=_("To"), required=False, input_formats=["%Y-%m-%d"], widget=date_input(),
                               error_messages={"invalid": _("Enter the last day as a date, like 2026-03-31.")})
     service = forms.ChoiceField(label=_("Service"), required=False,
                                 error_messages={"invalid_choice": _("Choose a service from the list.")})

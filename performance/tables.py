@@ -38,6 +38,11 @@ class Table:
     columns: list[Column]
     rows: list[list[tuple[object, str]]]  # each cell: (the CSV's value, the page's text)
 
+    def display_rows(self) -> list[list[tuple[str, str]]]:
+        """Each row's cells as (heading, text): a narrow screen shows each cell under its heading."""
+        return [[(column.heading, text) for column, (_value, text) in zip(self.columns, row, strict=True)]
+                for row in self.rows]
+
     def csv_rows(self) -> list[list[object]]:
         return [[column.name for column in self.columns],
                 *[[value for value, _text in row] for row in self.rows]]
