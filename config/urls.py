@@ -5,8 +5,12 @@ from django.views.defaults import page_not_found, server_error
 from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
+from registries import gateway
+from registries.metrics import CircuitCollector
+
 from .api import api_not_found, api_server_error
-from .health import healthz
+from .health import healthz, readyz
+from .metrics import metrics
 
 if settings.STAFF_REQUIRE_OTP:
     # Production: the admin asks for a TOTP code on top of the password.
@@ -34,6 +38,10 @@ admin.site.site_title = "Kuälik"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    # Prometheus; the breakers' state is read from their shared storage at each scrape.
+    path("metrics", metrics, {"collectors": (CircuitCollector(gateway.breaker, lambda: settings.REGISTRY_NAMES),)},
+         name="metrics"),
     # The card-signing public keys (JWKS) where third parties look for them; the same as /api/v1/licences/keys.
     path(".well-known/kualik-licence-keys.json", RedirectView.as_view(url="/api/v1/licences/keys", permanent=False),
          name="well-known-licence-keys"),

@@ -13,8 +13,10 @@ import uuid
 
 import httpx
 from django.conf import settings
+from django_guid import get_guid
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from . import metrics
 from .breaker import CircuitBreaker, CircuitOpen, MemoryStorage, RedisStorage
 from .results import Unavailable
 
@@ -114,6 +116,7 @@ def _bulkhead(registry: str) -> threading.BoundedSemaphore:
         return _bulkheads[registry]
 
 
+@metrics.observed
 def post(registry: str, path: str, payload: dict, *, idempotent: bool = True) -> dict:
     """POST JSON to a registry and return its JSON answer, or raise Unavailable(reason).
 
@@ -170,8 +173,9 @@ def _post_with_retries(registry: str, path: str, payload: dict, idempotent: bool
 
 def _post_once(registry: str, url: str, payload: dict) -> dict:
     started = time.monotonic()
+    # The request id of the page or task that asked, so both sides' logs meet; a fresh one otherwise.
     response = _http_client().post(url, json=payload, timeout=_timeout(registry),
-                                   headers={"X-Request-Id": str(uuid.uuid4())})
+                                   headers={"X-Request-Id": get_guid() or str(uuid.uuid4())})
     elapsed_ms = int((time.monotonic() - started) * 1000)
     if response.status_code in RETRYABLE_STATUSES:
         raise _RetryableStatus(response.status_code)

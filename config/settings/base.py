@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "solo",
     "axes",
+    "django_prometheus",
+    "django_guid",
     "pgtrigger",
     "accounts",
     "applications",
@@ -83,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
+    "django_guid.middleware.guid_middleware",  # the request id, before anything that logs
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,7 +101,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "config.security.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",  # it turns a locked-out sign-in into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: counts requests by view, method and status
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -276,7 +282,7 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
 PERFORMANCE_REPLACEMENT_TARGET_MINUTES = env.int("PERFORMANCE_REPLACEMENT_TARGET_MINUTES", default=60)
 
 # The check pipeline.
-CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=32)  # registry calls in flight per worker process
+CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=128)  # registry calls in flight per worker process
 CHECKS_MAX_RETRIES = env.int("CHECKS_MAX_RETRIES", default=6)
 CHECKS_RETRY_MAX_SECONDS = env.float("CHECKS_RETRY_MAX_SECONDS", default=60.0)
 CHECKS_SWEEP_AFTER_SECONDS = env.int("CHECKS_SWEEP_AFTER_SECONDS", default=60)
@@ -362,15 +368,44 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY_DENIED = ["camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth",
                              "display-capture"]
 
+# Logs (docs/observability.md): every line carries the request id (django-guid) of the request, or of the task
+# that the request queued; JSON lines with LOG_FORMAT=json (production's default), plain lines otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
-                "httpcore": {"level": "WARNING"}},
+                "httpcore": {"level": "WARNING"},
+                # It says at INFO, per request and per task, which id it took or made.
+                "django_guid": {"level": "WARNING"}},
 }
+
+# The request id: taken from X-Request-ID when it is a valid UUID (else a new one), returned in the answer's
+# X-Request-ID, carried in the headers of every task a request queues, and sent to the registries.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "RETURN_HEADER": True,
+    "VALIDATE_GUID": True,
+    # use_django_logging: the workers log with LOGGING above instead of Celery's own format.
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
+}
+
+# Prometheus (django-prometheus and config/metrics.py): GET /metrics answers `Authorization: Bearer <METRICS_TOKEN>`
+# only; with no token set it is open where METRICS_WITHOUT_TOKEN is on (development, tests) and 404 elsewhere.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_WITHOUT_TOKEN = False
+PROMETHEUS_EXPORT_MIGRATIONS = False  # it would query the database as each process starts
+# GET /readyz: how long each dependency may take to answer.
+READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=2.0)
 
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 # A key claimed this long ago and still unanswered belongs to a request whose process died: a retry takes it over.

@@ -47,6 +47,9 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "tmp" / "mai
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
+# GET /metrics without a token on this machine (METRICS_TOKEN still applies when set).
+METRICS_WITHOUT_TOKEN = True
+
 # The card-signing key: a development key committed for the sandbox (config/keys/), never used in production.
 LICENCE_SIGNING_KEYS = env.json("LICENCE_SIGNING_KEYS", default={}) or {
     "dev-2026": (BASE_DIR / "config" / "keys" / "licence-dev-2026.pem").read_text()}

@@ -6,7 +6,7 @@ broker's workers.
 """
 
 from .base import *  # noqa: F403
-from .base import database, env, shared_cache, with_replica
+from .base import LOGGING, database, env, shared_cache, with_replica
 
 DEBUG = False
 SANDBOX_MODE = False
@@ -25,7 +25,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The probes and the scrape come from inside the network, over plain HTTP (/metrics still wants its token).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -37,6 +38,11 @@ CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
 STAFF_REQUIRE_OTP = True
+
+# One JSON object per log line, for the log collector (LOG_FORMAT=plain for people reading a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+
 REGISTRY_BASE_URL = env.str("REGISTRY_BASE_URL")
 REGISTRY_CALLBACK_SECRET = env.str("REGISTRY_CALLBACK_SECRET")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL")

@@ -32,6 +32,8 @@ CACHES = shared_cache(REDIS_URL)
 # Static files straight from the app folders: tests do not run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# GET /metrics without a token unless a test sets METRICS_TOKEN.
+METRICS_WITHOUT_TOKEN = True
 # Keys are checked against the database on every request unless a test turns the per-process memory on.
 API_KEY_CACHE_SECONDS = 0
 

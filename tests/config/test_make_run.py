@@ -54,7 +54,7 @@ def make_run(tmp_path, **environment):
             assert process.poll() is None, f"make run ended early:\n{log_path.read_text()[-4000:]}"
             assert time.monotonic() < deadline, f"make run never answered:\n{log_path.read_text()[-4000:]}"
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 and _worker_ready(log_path):
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200 and _worker_ready(log_path):
                     break
             except httpx.TransportError:
                 pass  # not listening yet: ask again in half a second
