@@ -319,3 +319,72 @@ def test_the_unique_position_stops_a_sealer_that_skips_the_head_lock():
     row = write_reads(Application.objects.first(), 1)[0]
     with pytest.raises(IntegrityError), transaction.atomic():
         PersonalDataAccess.objects.filter(pk=row.pk).update(seal_position=1, previous_hash="a" * 64, row_hash="b" * 64)
+
+
+
+def _with_lock_timeout():
+    """Waiting on another transaction's lock fails the statement after 2 s instead of waiting."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '2s'")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_sealer_does_not_wait_for_a_writer_holding_an_application_lock():
+    application = ApplicationFactory()
+    write_reads(application, 3)
+    officer = StaffFactory()
+    inserted, sealed = threading.Event(), threading.Event()
+    open_row = []
+
+    def writer():
+        # As a registry check writes: the application's row lock and a log row, still open while the sealer runs.
+        try:
+            with transaction.atomic():
+                Application.objects.select_for_update().get(pk=application.pk)
+                open_row.append(log_staff_read(application=application, user=officer, what="application",
+                                               purpose=PersonalDataAccess.Purpose.CASE_HANDLING).pk)
+                inserted.set()
+                sealed.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert inserted.wait(10)
+        with transaction.atomic():
+            _with_lock_timeout()
+            assert access_chain.seal_access_log() == 3
+    finally:
+        sealed.set()
+        thread.join(timeout=30)
+    assert PersonalDataAccess.objects.get(pk=open_row[0]).seal_position is None
+    assert access_chain.seal_access_log() == 1
+    assert PersonalDataAccess.objects.get(pk=open_row[0]).seal_position == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_writer_does_not_wait_for_a_sealer_holding_the_head():
+    application, officer = ApplicationFactory(), StaffFactory()
+    written = []
+
+    def writer():
+        try:
+            with transaction.atomic():
+                _with_lock_timeout()
+                Application.objects.select_for_update().get(pk=application.pk)
+                written.append(log_staff_read(application=application, user=officer, what="application",
+                                              purpose=PersonalDataAccess.Purpose.CASE_HANDLING).pk)
+        except Exception as error:  # noqa: BLE001 -- reported by the test
+            written.append(error)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        assert access_chain._head_for_update(wait=True) is not None  # the sealer's lock, held
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(timeout=30)
+    assert len(written) == 1 and isinstance(written[0], int), written
