@@ -31,14 +31,14 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import GENESIS_HASH, AccessLogHead, PersonalDataAccess
+from ..models import GENESIS_HASH, SEALED_FIELDS, AccessLogHead, PersonalDataAccess
 
 SEAL_BATCH_SIZE = 5000
 VERIFY_BATCH_SIZE = 5000
 
-# The columns a row's hash covers, in this order (SEALED_FIELDS, as columns).
-_COLUMNS = ("id", "application_id", "at", "actor_kind", "actor_user_id", "actor_organisation_id", "role", "registry",
-            "purpose", "what")
+# The columns a row's hash covers, in this order: id, application_id, at, actor_kind, actor_user_id,
+# actor_organisation_id, role, registry, purpose, what (the same list the update trigger keeps unchanged).
+_COLUMNS = tuple(PersonalDataAccess._meta.get_field(name).attname for name in SEALED_FIELDS)
 
 
 def canonical_form(row: tuple) -> str:
