@@ -11,6 +11,8 @@ from .base import LOGGING, database, env, shared_cache, with_replica
 DEBUG = False
 SANDBOX_MODE = False
 SECRET_KEY = env.str("SECRET_KEY")
+# Earlier keys, still accepted for sessions and signed values while SECRET_KEY is rotated (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": database(env.db("DATABASE_URL"), conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
