@@ -9,6 +9,7 @@ from datetime import timedelta
 from celery import Task, shared_task
 from celery.exceptions import Ignore
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from accounts import idempotency
 
@@ -24,7 +25,9 @@ class RegistryTask(Task):
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
-    autoretry_for = (RegistryWaiting,)
+    # The database going away (a restart, a failover) is waited out like a registry: a task that failed on it
+    # would be dropped, and a notice has no sweep to come back for it.
+    autoretry_for = (RegistryWaiting, OperationalError, InterfaceError)
     retry_backoff = 2
     retry_backoff_max = int(settings.CHECKS_RETRY_MAX_SECONDS)
     retry_jitter = True
@@ -54,7 +57,8 @@ def run_checks(application_id: str) -> str:
     return _until_answered(services.run_checks(application_id), waiting=checks.WAITING)
 
 
-@shared_task(base=RegistryTask)
+# Not on a database error: the consent service has sent the new code by then, and a retry would send another.
+@shared_task(base=RegistryTask, autoretry_for=(RegistryWaiting,))
 def resend_consent(application_id: str) -> str:
     return _until_answered(services.send_new_consent_code(application_id=application_id))
 
