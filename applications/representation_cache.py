@@ -70,7 +70,8 @@ def _bump(application_id) -> None:
 def forget(application_id) -> None:
     """Call on every change: copies made before the commit stop being served once it lands."""
     _bump(application_id)
-    transaction.on_commit(lambda: _bump(application_id))
+    # Robust: a cache gone away after the commit must not fail a committed change, nor skip the hooks after it.
+    transaction.on_commit(lambda: _bump(application_id), robust=True)
 
 
 def forget_on_change(sender, instance, created: bool = False, **kwargs) -> None:
