@@ -255,6 +255,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis: a task taken by a worker that then died (SIGKILL, OOM, a lost host) is handed out again after this long,
+# not Celery's default hour. It must outlast the longest retry countdown (a notice's 900 s), or a retry still
+# waiting in a live worker would be handed out twice. The checks and consent requests do not wait for it: the
+# sweep re-queues them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=1200)}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-applications": {"task": "applications.tasks.sweep",
                                    "schedule": env.float("CHECKS_SWEEP_EVERY_SECONDS", default=30.0)},
