@@ -168,7 +168,9 @@ class Processes:
 
     def start(self, name: str, command: str, env: dict | None = None) -> subprocess.Popen:
         output = open(self.workdir / f"{name}.log", "a")  # noqa: SIM115 - kept open for the process's lifetime
-        process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env or self.env, stdout=output,
+        # `exec env`: the process is the command itself (a kill reaches it, not a shell), with the Procfile's own
+        # `NAME=value` prefixes, if any, applied.
+        process = subprocess.Popen(["bash", "-c", f"exec env {command}"], cwd=ROOT, env=env or self.env, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         with self.lock:
             self.running[name] = process
@@ -290,6 +292,7 @@ class Client:
         self.started = started
         self.errors: list[tuple[float, str]] = []  # (seconds into the run, what)
         self.lock = threading.Lock()
+        self.stopped = threading.Event()  # Ctrl-C: every journey gives up at its next step
 
     def _error(self, what: str) -> None:
         with self.lock:
@@ -301,7 +304,7 @@ class Client:
 
         headers = {**(self.auth if auth else {}), **({"Idempotency-Key": key} if key else {})}
         pause = 0.5
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.stopped.is_set():
             try:
                 response = self.http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as error:
@@ -311,7 +314,7 @@ class Client:
                 if response.status_code < 500 and response.status_code != 429 and code != "idempotency_key_in_use":
                     return response
                 self._error(f"{method} {route(path)}: {response.status_code} {code or ''}".strip())
-            time.sleep(pause)
+            self.stopped.wait(pause)
             pause = min(pause * 1.5, 5)
         return None
 
@@ -353,7 +356,7 @@ class Client:
 
     def _consent(self, journey: Journey, *, until: float) -> None:
         pause = 1.0
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.stopped.is_set():
             code = self._consent_code(journey, until=until)
             if code is not None:
                 # A new key per try: a 4xx (code not out yet) is kept against its key and would be replayed.
@@ -370,7 +373,7 @@ class Client:
                 if current is not None and current.json()["status"] != "consent_pending":
                     journey.status = current.json()["status"]
                     return
-            time.sleep(pause)
+            self.stopped.wait(pause)
             pause = min(pause * 1.3, 4)
 
     def _consent_code(self, journey: Journey, *, until: float) -> str | None:
@@ -386,7 +389,8 @@ class Client:
     def _await_decision(self, journey: Journey, *, until: float) -> None:
         pause = 1.0
         while journey.status in ("consent_pending", "checks_running") and time.monotonic() < until:
-            time.sleep(pause)
+            if self.stopped.wait(pause):
+                return
             pause = min(pause * 1.3, 5)
             response = self.call("GET", f"/api/v1/applications/{journey.application_id}", until=until)
             if response is not None and response.status_code == 200:
@@ -401,8 +405,13 @@ class Client:
         if response is None:
             journey.problems.append("submit: no answer before the deadline")
             return
-        if response.status_code != 200:
-            journey.problems.append(f"submit: {response.status_code} {problem_code(response)}")
+        if response.status_code == 409 and problem_code(response) == "wrong_status":
+            # Only on a retry whose key was taken over (the first try's answer was never kept): read it back.
+            journey.problems.append("submit: 409 wrong_status on a retry; read back")
+            response = self.call("GET", f"/api/v1/applications/{journey.application_id}", until=until)
+        if response is None or response.status_code != 200:
+            answer = "no answer" if response is None else f"{response.status_code} {problem_code(response)}"
+            journey.problems.append(f"submit: {answer}")
             return
         body = response.json()
         journey.status, journey.number = body["status"], body["number"]
@@ -551,6 +560,10 @@ def main() -> int:
         processes.start_procfile("beat", "beat")
         wait_for_web(args.sandbox_port)
         wait_for_web(args.web_port)
+        time.sleep(5)
+        down = [name for name, process in processes.running.items() if process.poll() is not None]
+        if down:
+            raise RuntimeError(f"{', '.join(down)} did not stay up: see {workdir}/<name>.log")
         threading.Thread(target=processes.supervise, daemon=True).start()
         log(f"web {processes.procfile['web'].strip()!r}; worker {processes.procfile['worker'].strip()!r} x "
             f"{args.workers}; beat; sandbox under gunicorn")
@@ -581,21 +594,42 @@ def run(args, citizens, postgres, redis_server, processes, fixture, api_key) -> 
     log(f"load: {args.rate:g} applications/s for {args.load_seconds:.0f} s; faults at "
         + ", ".join(f"+{fault.at:.0f}s {fault.name}" for fault in faults))
     fault_thread.start()
-    with ThreadPoolExecutor(max_workers=planned + 1) as pool:
-        for journey in journeys[:planned]:
-            time.sleep(max(0.0, started + journey.index / args.rate - time.monotonic()))
-            pool.submit(client.run, journey, until=until)
-        log(f"load over: {planned} applications started; waiting for recovery (at most "
-            f"{args.recovery_seconds:.0f} s)")
-        fault_thread.join()
+    try:
+        with ThreadPoolExecutor(max_workers=planned + 1) as pool:
+            for journey in journeys[:planned]:
+                time.sleep(max(0.0, started + journey.index / args.rate - time.monotonic()))
+                pool.submit(client.run, journey, until=until)
+            log(f"load over: {planned} applications started; waiting for recovery (at most "
+                f"{args.recovery_seconds:.0f} s)")
+            fault_thread.join()
+    except KeyboardInterrupt:
+        client.stopped.set()
+        raise
     finished_at = time.monotonic() - started
     log(f"client done at +{finished_at:.0f}s")
     time.sleep(5)  # the last notices go out after their decisions
-    return report(journeys[:planned], faults, client, processes, started, finished_at)
+    return report(journeys[:planned], faults, client, processes, started, finished_at,
+                  broker_url=processes.env["CELERY_BROKER_URL"])
+
+
+def unacked_task_bodies(broker_url: str) -> list[str]:
+    """The bodies of the tasks a worker took and never acknowledged (kombu's Redis `unacked` hash)."""
+    import base64
+
+    import redis
+
+    bodies = []
+    for raw in redis.Redis.from_url(broker_url).hvals("unacked"):
+        try:
+            message = json.loads(raw)[0]
+            bodies.append(base64.b64decode(message["body"]).decode(errors="replace"))
+        except (ValueError, KeyError, IndexError):
+            bodies.append(raw.decode(errors="replace"))  # not the shape expected: search it as it is
+    return bodies
 
 
 def report(journeys: list[Journey], faults: list[Fault], client: Client, processes: Processes, started: float,
-           ended: float) -> int:
+           ended: float, *, broker_url: str) -> int:
     import django
 
     django.setup()
@@ -691,9 +725,14 @@ def report(journeys: list[Journey], faults: list[Fault], client: Client, process
     final_notices = set(Notice.objects.filter(application_id__in=finished, event__in=("submitted", "refused"),
                                               channel="sms").values_list("application_id", flat=True))
     missing = [a for a in finished if a not in {str(n) for n in final_notices}]
+    unacked = unacked_task_bodies(broker_url)
+    waiting = [a for a in missing if any(a in body for body in unacked)]
     print(f"  decision SMS       {len(finished) - len(missing)} of {len(finished)} finished applications got "
           f"theirs (submitted / refused); missing: {', '.join(missing[:10]) or 'none'}"
           f"{' ...' if len(missing) > 10 else ''}")
+    if waiting:
+        print(f"      of which {len(waiting)} still held by the broker for a killed worker (handed out again after "
+              "the visibility timeout)")
     print(f"  processes          {'; '.join(processes.deaths) or 'none died but those the faults killed'}")
     anomalies = Counter(re.sub(r"[0-9a-f-]{36}", "{id}", problem) for j in journeys for problem in j.problems)
     print(f"  client anomalies   {sum(anomalies.values())}" + "".join(
