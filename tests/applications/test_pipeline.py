@@ -388,3 +388,54 @@ def test_the_application_number_reaches_the_citizen_by_sms(channel, sandbox, lan
     notices = [sms["text"] for sms in sandbox.sms_for(person["phone"]) if number in sms["text"]]
     assert len(notices) == 1
     assert words in notices[0].lower()
+
+
+def _rechecked(application_id) -> None:
+    """Every check but consent's back to pending, as just after consent (to run the whole pipeline again)."""
+    Check.objects.filter(application_id=application_id).exclude(registry="consent").update(
+        outcome=Check.Outcome.PENDING, code="", error_reason="", facts={}, attempts=0, checked_at=None)
+
+
+def test_a_whole_run_takes_at_most_eighteen_statements_and_logs_every_request(channel, sandbox, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from applications.services import notices
+
+    monkeypatch.setattr(notices, "notify_on_commit", lambda *args: None)  # the notice is a task of its own
+    person = sandbox.add(faults={"erap": "error"})
+    application = consent(channel, sandbox, person, apply(channel, person))
+    assert application["status"] == "checks_running"
+    sandbox.update(person, faults={})
+    _rechecked(application["id"])
+    logged = PersonalDataAccess.objects.filter(application_id=application["id"]).count()
+    with CaptureQueriesContext(connection) as statements:
+        assert pipeline.run_checks(application["id"]) == pipeline.ELIGIBLE
+    # The live sandbox may share the connection (SQLite in memory): its own statements are not the pipeline's.
+    own = [query["sql"] for query in statements.captured_queries if "registries_sandbox" not in query["sql"]]
+    assert len(own) <= 18, "\n".join(own)  # BEGIN, COMMIT and the move's savepoint included; a batch counts once
+    assert PersonalDataAccess.objects.filter(application_id=application["id"]).count() == logged + 7
+    checks = Check.objects.filter(application_id=application["id"])
+    assert {check.outcome for check in checks} == {Check.Outcome.PASSED}
+    assert all(check.attempts >= 1 and check.checked_at for check in checks.exclude(registry="consent"))
+
+
+def test_consent_withdrawn_while_phase_one_is_asked_stops_before_phase_two(channel, sandbox, monkeypatch):
+    from applications import services
+
+    person = sandbox.add(faults={"erap": "error"})
+    application = consent(channel, sandbox, person, apply(channel, person))
+    sandbox.update(person, faults={})
+    _rechecked(application["id"])
+    asked, real_ask = [], pipeline.ask
+
+    def ask_then_withdraw(registries, query):
+        asked.append(list(registries))
+        answers = real_ask(registries, query)
+        services.withdraw_consent(application=Application.objects.get(pk=application["id"]), actor=None)
+        return answers
+
+    monkeypatch.setattr(pipeline, "ask", ask_then_withdraw)
+    assert pipeline.run_checks(application["id"]) == pipeline.SKIPPED
+    assert asked == [["person", "licence_registry", "erap"]]
+    assert Application.objects.get(pk=application["id"]).status == Status.CANCELLED
