@@ -350,6 +350,10 @@ class Client:
         if journey.status == "consent_pending":
             self._consent(journey, until=until)
         self._await_decision(journey, until=until)
+        if journey.status == "refused" and journey.refusal is None:  # seen refused on the way, not yet read
+            response = self.call("GET", f"/api/v1/applications/{journey.application_id}", until=until)
+            if response is not None and response.status_code == 200:
+                journey.refusal = (response.json().get("refusal") or {}).get("code")
         if journey.status == "eligible":
             self._submit(journey, until=until)
         journey.done_at = time.monotonic() - self.started
