@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _common import drop_database, ensure_wrk, psql, run_one_row_write  # noqa: E402
 from checks import BIN, percentile, recreate_database, wait_until_healthy  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/kualik_bench_booking"
@@ -130,37 +131,6 @@ function done(summary, latency, requests)
 end
 """
 
-# The floor under any write through this stack: an authenticated, throttled DRF POST writing one row.
-WRK_ONE_ROW_SCRIPT = r"""
-function init(args)
-  local key = string.match(args[1] or "", "^key=(.*)$")
-  headers = {["Content-Type"] = "application/json", ["Authorization"] = "Api-Key " .. key}
-end
-
-function request()
-  return wrk.format("POST", "/sandbox/bare-write", headers, '{"slot": 1}')
-end
-
-function done(summary, latency, requests)
-  io.write(string.format('BENCH-RESULT {"duration_us": %.0f, "requests": %.0f, "p50_us": %.0f, "p95_us": %.0f, ' ..
-    '"p99_us": %.0f}\n', summary.duration, summary.requests, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99)))
-end
-"""
-
-
-def run_one_row_write(wrk: str, args, workdir: Path, api_key: str) -> dict:
-    script = workdir / "one_row.lua"
-    script.write_text(WRK_ONE_ROW_SCRIPT)
-    command = [wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.seconds}s",
-               "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{args.port}", "--", f"key={api_key}"]
-    stdout = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in stdout.splitlines() if line.startswith("BENCH-RESULT "))
-    result = json.loads(line.removeprefix("BENCH-RESULT "))
-    return {"rate": result["requests"] / (result["duration_us"] / 1e6), "p50": result["p50_us"] / 1000,
-            "p95": result["p95_us"] / 1000, "p99": result["p99_us"] / 1000}
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="each pgbench run and each HTTP run, at most")
@@ -184,36 +154,6 @@ def parse_args():
     if args.connections < args.wrk_threads:
         parser.error("--connections must be at least --wrk-threads")
     return args
-
-
-def ensure_wrk() -> str:
-    """wrk, installed from Debian when missing (as root; else say how)."""
-    if found := shutil.which("wrk"):
-        return found
-    print("wrk is missing: installing the Debian package wrk", flush=True)
-    if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-q"], check=False, stdout=subprocess.DEVNULL)
-            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
-    if found := shutil.which("wrk"):
-        return found
-    sys.exit("bench/booking.py needs wrk: sudo apt-get install wrk")
-
-
-def psql(database_url: str, sql: str, *, database: str | None = None) -> str:
-    url = urlparse(database_url)
-    command = ["psql", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "root",
-               "-d", database or url.path.lstrip("/"), "-v", "ON_ERROR_STOP=1", "-qAtc", sql]
-    finished = subprocess.run(command, capture_output=True, text=True)
-    if finished.returncode != 0:
-        raise RuntimeError(f"psql failed on {sql!r}: {finished.stderr.strip()}")
-    return finished.stdout
-
-
-def drop_database(database_url: str) -> None:
-    name = urlparse(database_url).path.lstrip("/")
-    psql(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', database="postgres")
 
 
 # ---------------------------------------------------------------------------------------------------------------
