@@ -1,12 +1,14 @@
 """The dashboard's figures, each computed by the database: counts and percentiles over the applications created in
 the chosen days (the cohort), never rows carried into Python. Only codes and numbers leave here, nothing personal.
 
-Why no rollup table: every figure is one grouped query over the cohort. The cohort is found by
-`Application.created_at` (indexed), its history by `status_change_app_at` (application, at) and its checks by
-`one_check_per_registry` (application, registry), so a query reads the cohort's rows and nothing older, whatever
-the size of the whole table. A step's duration is the gap to the application's next status change
-(LEAD ... OVER (PARTITION BY application ORDER BY at)), read straight from the append-only history: nothing to keep
-in step, nothing that a missed periodic task could leave stale. Percentiles are PostgreSQL's `percentile_cont`; on
+Why no rollup table (yet): every figure is one grouped query over the cohort, found by `Application.created_at`
+(indexed); its history and checks can be reached by `status_change_app_at` (application, at) and
+`one_check_per_registry` (application, registry). A step's duration is the gap to the application's next status
+change (LEAD ... OVER (PARTITION BY application ORDER BY at)), read straight from the append-only history: nothing
+to keep in step, nothing that a missed periodic task could leave stale. The price (bench/dashboard.py): at a million
+applications PostgreSQL's planner hash-joins the cohort to the whole history and checks tables, and the page takes
+seconds; a rollup per application and step, indexed by the application's creation time and kept by a beat task, is
+the way to keep it fast at that size (docs/dashboard.md, "Cost"). Percentiles are PostgreSQL's `percentile_cont`; on
 SQLite (`make run` on a bare machine) the same interpolated percentile is taken from ROW_NUMBER() and COUNT() windows.
 Reads go to `settings.REPORTING_DATABASE` (a read replica where there is one).
 
