@@ -62,6 +62,7 @@ def parse_args():
                       help="the Procfile's worker line with make run's defaults (the default)")
     mode.add_argument("--tuned", dest="tuned", action="store_true", help="the worker command line below")
     parser.set_defaults(tuned=False)
+    parser.add_argument("--worker-command", default="", help="--tuned: start each worker with this command line")
     parser.add_argument("--celery-workers", type=int, default=2, help="--tuned: Celery worker processes")
     parser.add_argument("--celery-concurrency", type=int, default=64, help="--tuned: threads per Celery worker")
     parser.add_argument("--pool-size", type=int, default=16, help="--tuned: database connections per process")
@@ -105,6 +106,8 @@ def worker_commands(args) -> list[str]:
             if line.startswith("worker:"):
                 return [line.partition(":")[2].strip()]
         sys.exit("the Procfile has no worker line")
+    if args.worker_command:
+        return [args.worker_command] * args.celery_workers
     return [f"{BIN / 'celery'} -A config worker --pool threads --concurrency {args.celery_concurrency} "
             f"--loglevel WARNING -n bench{index}@%h --without-gossip --without-mingle --without-heartbeat"
             for index in range(args.celery_workers)]
@@ -251,7 +254,7 @@ def main():
     fixture = workdir / "citizens.json"
     env = environment(args, fixture)
     # This process stands for the web: its threads borrow connections from a pool instead of opening one each.
-    os.environ.update(env, DATABASE_POOL_MAX_SIZE=str(args.client_threads))
+    os.environ.update(env, DATABASE_POOL_MAX_SIZE="48")
     processes: list[subprocess.Popen] = []
 
     def stop_all(*_):
