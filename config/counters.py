@@ -5,9 +5,17 @@ script per call to keep the key's time to live, which cost more than the rest of
 expiry is set once, by whichever request opens the window. A caller that is about to read cache entries anyway can
 have them read in the same round trip (`also_get`): the throttled read of a cached Application costs one round trip
 in all. Without Redis (a bare `make run`) the local cache counts.
+
+A Redis that does not answer counts nothing (0, no entries), so a Redis outage opens the rate limits and skips the
+cache for its length instead of failing every request; /readyz and the metrics say it is down.
 """
 
+import logging
+
 from django.core.cache import cache, caches
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 def _redis():
@@ -37,7 +45,11 @@ def increment(key: str, *, timeout: int, keep_expiry: bool = True, also_get=()) 
     also_get = list(also_get)
     if also_get:
         pipeline.mget([backend.make_and_validate_key(name) for name in also_get])
-    answers = pipeline.execute()
+    try:
+        answers = pipeline.execute()
+    except RedisError as error:
+        logger.warning("counters: Redis does not answer (%s): counted nothing", type(error).__name__)
+        return 0, {}
     found = {}
     if also_get:
         found = {name: backend.client.decode(raw) for name, raw in zip(also_get, answers[2], strict=True)

@@ -218,6 +218,9 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kuälik <no-reply@kualik.kz>")
 
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+
 def shared_cache(location: str) -> dict:
     """CACHES (rate limits, rendered Applications): a Redis that every process shares, so a worker's change is seen
     by the web's next read. With none, each process has its own memory, and no Application is kept there between
@@ -228,7 +231,9 @@ def shared_cache(location: str) -> dict:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            # A Redis that does not answer is a cache miss, not a failed request: the database answers instead.
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True,
+                        "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kualik"),
         }
     }

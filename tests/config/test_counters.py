@@ -71,3 +71,16 @@ def test_a_window_expires_once_and_a_version_lives_on_from_its_last_bump(setting
 def test_counting_on_the_local_cache_gives_the_same_answers():
     with override_settings(CACHES=LOCAL_CACHE):
         check_counting(caches["default"])
+
+
+@pytest.mark.django_db
+def test_a_redis_that_does_not_answer_counts_nothing_and_fails_no_request(settings, api_client):
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    from config.settings.base import shared_cache
+
+    settings.CACHES = shared_cache("redis://127.0.0.1:1/0")
+    settings.API_RATE_ANONYMOUS = "1/m"
+    assert counters.count("window:down", window_seconds=60, also_get=["entry"]) == (0, {})
+    assert caches["default"].get("entry") is None  # the cache misses instead of raising
+    for _ in range(3):  # a limit of one a minute, yet no request is refused while nothing is counted
+        assert api_client.get("/api/v1/exam-slots").status_code == 200
