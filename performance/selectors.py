@@ -1,15 +1,16 @@
 """The dashboard's figures, each computed by the database: counts and percentiles over the applications created in
 the chosen days (the cohort), never rows carried into Python. Only codes and numbers leave here, nothing personal.
 
-Why no rollup table (yet): every figure is one grouped query over the cohort, found by `Application.created_at`
-(indexed); its history and checks can be reached by `status_change_app_at` (application, at) and
-`one_check_per_registry` (application, registry). A step's duration is the gap to the application's next status
-change (LEAD ... OVER (PARTITION BY application ORDER BY at)), read straight from the append-only history: nothing
-to keep in step, nothing that a missed periodic task could leave stale. The price (bench/dashboard.py): at a million
-applications PostgreSQL's planner hash-joins the cohort to the whole history and checks tables, and the page takes
-seconds; a rollup per application and step, indexed by the application's creation time and kept by a beat task, is
-the way to keep it fast at that size (docs/dashboard.md, "Cost"). Percentiles are PostgreSQL's `percentile_cont`; on
-SQLite (`make run` on a bare machine) the same interpolated percentile is taken from ROW_NUMBER() and COUNT() windows.
+The figures over the status history and the checks (the funnel's "reached", the step times, the replacement
+target, the registries) read the rollup (performance/models.py: StepFact, CheckFact), whose rows carry their
+application's creation time, service, channel and pickup TSON: each is one grouped query over the facts of the
+applications created in the chosen days, found by an index that leads with that creation time, so its cost follows
+the days chosen, not the size of the history. The rollup is kept by a beat task (performance/rollup.py) and is up
+to a minute or so behind. The figures about now (who waits in each status, cards waiting for pickup, the circuits,
+exam seats) and the counts of the cohort itself stay live queries on indexed columns. A step's duration is the gap
+to the application's next status change (LEAD ... OVER (PARTITION BY application ORDER BY at)), worked out by the
+rollup. Percentiles are PostgreSQL's `percentile_cont`; on SQLite (`make run` on a bare machine) the same
+interpolated percentile is taken from ROW_NUMBER() and COUNT() windows.
 Reads go to `settings.REPORTING_DATABASE` (a read replica where there is one).
 
 The replacement target (`replacement_target`): the order aims at 60 minutes from application to printed licence for
@@ -26,13 +27,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from applications.models import Application, Centre, Check, Service, Status, StatusChange
+from applications.models import Application, Centre, Check, Service, Status
 from exams.models import ExamSlot
 from registries import gateway
+
+from .models import CheckFact, StepFact
+from .sql import compiled, seconds_between
 
 # The workflow's steps in the order an application meets them; the two ends where it stops come last.
 FUNNEL_STEPS = (
@@ -91,33 +95,20 @@ def cohort(filters: Filters) -> QuerySet:
         _kinds(filters), created_at__gte=filters.starts, created_at__lt=filters.ends)
 
 
-def _cohort_ids_sql(filters: Filters, **more) -> tuple[str, tuple]:
-    queryset = cohort(filters).filter(**more).values("pk").order_by()
-    sql, params = queryset.query.get_compiler(using=_alias()).as_sql()
-    return sql, tuple(params)
+def facts(model, filters: Filters, **more) -> QuerySet:
+    """The rollup's facts (StepFact or CheckFact) of the cohort's applications."""
+    condition = Q(created_at__gte=filters.starts, created_at__lt=filters.ends)
+    if filters.service:
+        condition &= Q(service=filters.service)
+    if filters.channel:
+        condition &= Q(channel=filters.channel)
+    if filters.tson_id is not None:
+        condition &= Q(centre_id=filters.tson_id)
+    return model.objects.using(_alias()).filter(condition, **more)
 
 
 def _seconds(later: str, earlier: str) -> str:
-    """SQL for the seconds between two timestamp expressions."""
-    if connections[_alias()].vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))::double precision"
-    # julianday() is a float of days: rounded to the millisecond, 70 minutes is 4200 s, not 4200.0000001.
-    return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
-
-
-def _table(model) -> str:
-    return connections[_alias()].ops.quote_name(model._meta.db_table)
-
-
-def _stays_sql(filters: Filters, **more) -> tuple[str, tuple]:
-    """Each status an application of the cohort entered: (application_id, to_status, at, next_at); next_at is when
-    it left it (NULL while it is still there)."""
-    ids_sql, params = _cohort_ids_sql(filters, **more)
-    history = _table(StatusChange)
-    sql = (f"SELECT s.application_id, s.to_status, s.at, "
-           f"LEAD(s.at) OVER (PARTITION BY s.application_id ORDER BY s.at, s.id) AS next_at "
-           f"FROM {history} s WHERE s.application_id IN ({ids_sql})")
-    return sql, params
+    return seconds_between(connections[_alias()], later, earlier)
 
 
 # Percentiles -----------------------------------------------------------------------------------------------------
@@ -181,10 +172,8 @@ def applications_per_day(filters: Filters) -> list[dict]:
 def funnel(filters: Filters) -> list[dict]:
     """Per step: how many applications of the cohort reached it (entered it at least once), and how many are there
     now: [{status, reached, waiting}], in the workflow's order."""
-    reached = dict(StatusChange.objects.using(_alias())
-                   .filter(application__in=cohort(filters).values("pk"))
-                   .values("to_status").annotate(n=Count("application_id", distinct=True))
-                   .order_by().values_list("to_status", "n"))
+    reached = dict(facts(StepFact, filters).values("step").annotate(n=Count("application_id", distinct=True))
+                   .order_by().values_list("step", "n"))
     waiting = dict(cohort(filters).values("status").annotate(n=Count("pk")).order_by()
                    .values_list("status", "n"))
     return [{"status": step, "reached": reached.get(step, 0), "waiting": waiting.get(step, 0)}
@@ -203,18 +192,16 @@ def refusals(filters: Filters) -> list[dict]:
 def step_times(filters: Filters) -> dict[str, Spread]:
     """Seconds spent in each step that the application has left, and from the application to its first printed
     licence (key TO_PRINTED): count, median and 90th percentile."""
-    stays, stay_params = _stays_sql(filters)
-    ids_sql, id_params = _cohort_ids_sql(filters)
-    history, applications = _table(StatusChange), _table(Application)
+    stays, stay_params = compiled(facts(StepFact, filters, seconds__isnull=False).values("step", "seconds")
+                                  .order_by())
+    firsts, first_params = compiled(facts(StepFact, filters, step=Status.PRINTED).values("application_id")
+                                    .annotate(first=Min("entered_at"), since=Min("created_at")).order_by())
     source = (
-        f"SELECT h.to_status AS grp, {_seconds('h.next_at', 'h.at')} AS value FROM ({stays}) h "
-        f"WHERE h.next_at IS NOT NULL "
+        f"SELECT h.step AS grp, h.seconds AS value FROM ({stays}) h "
         f"UNION ALL "
-        f"SELECT '{TO_PRINTED}' AS grp, {_seconds('MIN(s.at)', 'a.created_at')} AS value "
-        f"FROM {history} s JOIN {applications} a ON a.id = s.application_id "
-        f"WHERE s.to_status = '{Status.PRINTED}' AND s.application_id IN ({ids_sql}) GROUP BY a.id, a.created_at"
+        f"SELECT '{TO_PRINTED}' AS grp, {_seconds('p.first', 'p.since')} AS value FROM ({firsts}) p"
     )
-    return _percentiles(source, stay_params + id_params)
+    return _percentiles(source, stay_params + first_params)
 
 
 @dataclass(frozen=True)
@@ -240,20 +227,15 @@ def replacement_target(filters: Filters) -> Target:
     minutes = settings.PERFORMANCE_REPLACEMENT_TARGET_MINUTES
     if filters.service and filters.service != Service.REPLACEMENT:
         return Target(minutes, 0, 0, 0, None)
-    stays, params = _stays_sql(filters, service=Service.REPLACEMENT)
-    checks = _table(Check)
+    steps, params = compiled(facts(StepFact, filters, service=Service.REPLACEMENT)
+                             .values("application_id", "step", "seconds", "held_by_outage").order_by())
     system = ", ".join(f"'{step}'" for step in SYSTEM_STEPS)
-    registries = ", ".join(f"'{name}'" for name in CHECK_REGISTRIES)
-    per_application = (
-        f"SELECT h.application_id, "
-        f"SUM(CASE WHEN h.to_status IN ({system}) AND h.next_at IS NOT NULL "
-        f"THEN {_seconds('h.next_at', 'h.at')} ELSE 0 END) AS system_seconds, "
-        f"MAX(CASE WHEN h.to_status = '{Status.PRINTED}' THEN 1 ELSE 0 END) AS printed "
-        f"FROM ({stays}) h GROUP BY h.application_id")
     printed = (
-        f"SELECT p.system_seconds, CASE WHEN EXISTS (SELECT 1 FROM {checks} c WHERE c.application_id = "
-        f"p.application_id AND c.registry IN ({registries}) AND c.attempts > 1) THEN 1 ELSE 0 END AS outage "
-        f"FROM ({per_application}) p WHERE p.printed = 1")
+        f"SELECT h.application_id, "
+        f"SUM(CASE WHEN h.step IN ({system}) AND h.seconds IS NOT NULL THEN h.seconds ELSE 0 END) AS system_seconds, "
+        f"MAX(CASE WHEN h.held_by_outage THEN 1 ELSE 0 END) AS outage "
+        f"FROM ({steps}) h GROUP BY h.application_id "
+        f"HAVING MAX(CASE WHEN h.step = '{Status.PRINTED}' THEN 1 ELSE 0 END) = 1")
     sql = (f"SELECT COALESCE(SUM(1 - outage), 0), "
            f"COALESCE(SUM(CASE WHEN outage = 0 AND system_seconds <= %s THEN 1 ELSE 0 END), 0), "
            f"COALESCE(SUM(outage), 0) FROM ({printed}) t")
@@ -294,14 +276,13 @@ def registries(filters: Filters) -> list[dict]:
     """Per registry (each of settings.REGISTRY_NAMES), over the cohort's checks: answers (passed or failed),
     errors (unavailable), still pending, and the median and 90th percentile latency of the requests; and the
     circuit breaker's state now. [{registry, answers, errors, pending, latency: Spread | None, circuit}]"""
-    checks = Check.objects.using(_alias()).filter(application__in=cohort(filters).values("pk"))
+    checks = facts(CheckFact, filters)
     counts = {row["registry"]: row for row in checks.values("registry").annotate(
         answers=Count("pk", filter=Q(outcome__in=[Check.Outcome.PASSED, Check.Outcome.FAILED])),
         errors=Count("pk", filter=Q(outcome=Check.Outcome.ERROR)),
         pending=Count("pk", filter=Q(outcome=Check.Outcome.PENDING))).order_by()}
-    sql, params = checks.filter(latency_ms__isnull=False).values("registry", "latency_ms").order_by() \
-        .query.get_compiler(using=_alias()).as_sql()
-    latency = _percentiles(f"SELECT src0.registry AS grp, src0.latency_ms AS value FROM ({sql}) src0", tuple(params))
+    sql, params = compiled(checks.filter(latency_ms__isnull=False).values("registry", "latency_ms").order_by())
+    latency = _percentiles(f"SELECT src0.registry AS grp, src0.latency_ms AS value FROM ({sql}) src0", params)
     rows = []
     for name in settings.REGISTRY_NAMES:
         row = counts.get(name, {"answers": 0, "errors": 0, "pending": 0})

@@ -274,6 +274,9 @@ CELERY_BEAT_SCHEDULE = {
     # The access log's new rows appended to its hash chain (applications/services/access_chain.py).
     "seal-access-log": {"task": "applications.tasks.seal_access_log",
                         "schedule": env.float("ACCESS_LOG_SEAL_EVERY_SECONDS", default=60.0)},
+    # The performance dashboard's rollup: the facts of the applications that moved (performance/rollup.py).
+    "performance-rollup": {"task": "performance.tasks.roll_up",
+                           "schedule": env.float("PERFORMANCE_ROLLUP_EVERY_SECONDS", default=60.0)},
 }
 
 # Notices (SMS and email): how often a notice whose channel fails is tried again before it is recorded as failed.
@@ -290,6 +293,10 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=15)
 # The performance dashboard: the pilot's target for a replacement, from application to printed licence, counting
 # only the time the system itself adds (performance/selectors.py).
 PERFORMANCE_REPLACEMENT_TARGET_MINUTES = env.int("PERFORMANCE_REPLACEMENT_TARGET_MINUTES", default=60)
+# Its rollup starts from a run at least this old, so that transactions still committing then are not missed; a
+# run holds a lock this long at most.
+PERFORMANCE_ROLLUP_MARGIN_SECONDS = env.int("PERFORMANCE_ROLLUP_MARGIN_SECONDS", default=300)
+PERFORMANCE_ROLLUP_LOCK_SECONDS = env.int("PERFORMANCE_ROLLUP_LOCK_SECONDS", default=600)
 
 # The check pipeline.
 CHECKS_PARALLELISM = env.int("CHECKS_PARALLELISM", default=128)  # registry calls in flight per worker process

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from applications.models import Application, Check, StatusChange
 from exams.models import ExamSlot
+from performance import rollup
 from performance.selectors import Filters
 from tests.factories import CentreFactory, make_iin
 
@@ -104,9 +105,10 @@ def make_application(spec: Spec, centres: dict) -> Application:
     return Application.objects.get(pk=application.pk)
 
 
-def make_dataset(prefix: str = "") -> Dataset:
+def make_dataset(prefix: str = "", roll_up: bool = True) -> Dataset:
     """The applications of SPECS, and exam seats at the first TSON: 9 booked of 15 in the days, and a slot after
-    them that is not counted. `prefix` makes the centres' codes unique when a test builds a second copy."""
+    them that is not counted. `prefix` makes the centres' codes unique when a test builds a second copy. Then the
+    dashboard's rollup, as its beat task would (`roll_up=False` leaves that to the test)."""
     t1 = CentreFactory(code=f"{prefix}t1", name=f"{prefix}Esil TSON", offers_tson=True, offers_exams=True)
     t2 = CentreFactory(code=f"{prefix}t2", name=f"{prefix}Almaly TSON", offers_tson=True, offers_exams=False)
     centres = {"t1": t1, "t2": t2}
@@ -114,4 +116,6 @@ def make_dataset(prefix: str = "") -> Dataset:
     ExamSlot.objects.create(centre=t1, kind="theory", starts_at=local(4, 9), capacity=10, booked=4)
     ExamSlot.objects.create(centre=t1, kind="practical", starts_at=local(7, 23), capacity=5, booked=5)
     ExamSlot.objects.create(centre=t1, kind="theory", starts_at=local(9, 9), capacity=20, booked=1)
+    if roll_up:
+        rollup.roll_up()
     return Dataset(applications, t1, t2)
