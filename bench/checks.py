@@ -254,7 +254,7 @@ def main():
     fixture = workdir / "citizens.json"
     env = environment(args, fixture)
     # This process stands for the web: its threads borrow connections from a pool instead of opening one each.
-    os.environ.update(env, DATABASE_POOL_MAX_SIZE="48")
+    os.environ.update(env, DATABASE_POOL_MAX_SIZE="24")
     processes: list[subprocess.Popen] = []
 
     def stop_all(*_):
