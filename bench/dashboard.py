@@ -14,9 +14,15 @@ consent, its seven registry checks (latency 50-500 ms, 3 % needing a second requ
 them (about 300 and 30,000). Foreign keys' triggers are off while the rows are written (consistent by
 construction); then VACUUM ANALYZE, as autovacuum would have done.
 
+Then the dashboard's rollup (performance/rollup.py), as a deployment would build it: `roll_up(full=True)`, timed at
+each size (and VACUUM ANALYZE again); and at the large size an incremental roll after 1,000 applications of the last
+30 days each gained a status change (what the beat task does every minute), timed.
+
 Every request goes through Django's test Client in-process (middleware, session, view, the real PostgreSQL), timed
 one by one: the dashboard as a supervisor with its default filters (the last 30 days), with service=replacement,
-with channel=bank, with 90 days, one CSV (step-times), and the floor: the staff home page (/staff/), the same
+with channel=bank, with 90 days, one CSV (step-times), a range that holds about the same number of applications at
+both sizes (SAME_SIZE_RANGE: 300 days at 10,000, 3 days at 1,000,000; the honest test of "stays fast": the same
+cohort in a table 100 times larger), and the floor: the staff home page (/staff/), the same
 middleware and session with two small queries. Printed: p50 and p95 of each at each size, the ratio of the large p95
 to the small p95, the number of SQL statements of one dashboard request, and at the large size the time each table
 takes alone.
@@ -42,6 +48,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 SCHEMAS = ("small", "large")
 CENTRES = 20
 DAYS = 1000
+SAME_SIZE_RANGE = 3000  # applications in the range of the "same-size range" request, at either size
+TOUCHED = 1000  # applications moved before the timed incremental roll
 
 FIRST_ISSUE_PATH = ("consent_pending", "checks_running", "eligible", "theory_exam", "practical_exam", "formalization",
                     "under_review", "approved", "printed", "issued")
@@ -203,11 +211,12 @@ KINDS = [
     ("dashboard, channel=bank", "/staff/performance/", {"channel": "bank"}),
     ("dashboard, 90 days", "/staff/performance/", "days90"),
     ("CSV step-times, last 30 days", "/staff/performance/step-times.csv", {}),
+    (f"dashboard, ~{SAME_SIZE_RANGE:,} in range", "/staff/performance/", "same_size"),
     ("floor: GET /staff/", "/staff/", {}),
 ]
 
 
-def kinds(people: dict) -> list[tuple[str, object]]:
+def kinds(people: dict, size: int) -> list[tuple[str, object]]:
     import datetime
 
     from django.test import Client
@@ -218,18 +227,27 @@ def kinds(people: dict) -> list[tuple[str, object]]:
     client.force_login(people["supervisor"])
     today = timezone.localdate()
     days90 = {"date_from": (today - datetime.timedelta(days=89)).isoformat(), "date_to": today.isoformat()}
+    same_days = same_size_days(size)
+    same_size = {"date_from": (today - datetime.timedelta(days=same_days - 1)).isoformat(),
+                 "date_to": today.isoformat()}
+    named = {"days90": days90, "same_size": same_size}
 
     def request(path, query):
         def do():
-            response = client.get(path, days90 if query == "days90" else query)
+            response = client.get(path, named.get(query, query) if isinstance(query, str) else query)
             assert response.status_code == 200, (response.status_code, response.content[:300])
         return do
 
     return [(label, request(path, query)) for label, path, query in KINDS]
 
 
-def measure(everyone: list[dict], requests: int, warm_up: int) -> dict:
-    todo = {people["schema"]: kinds(people) for people in everyone}
+def same_size_days(size: int) -> int:
+    """Days that hold about SAME_SIZE_RANGE applications at this size (the form allows 366 at most)."""
+    return min(366, max(1, round(SAME_SIZE_RANGE * DAYS / size)))
+
+
+def measure(everyone: list[dict], sizes: dict, requests: int, warm_up: int) -> dict:
+    todo = {people["schema"]: kinds(people, sizes[people["schema"]]) for people in everyone}
     for schema, doings in todo.items():
         use(schema)
         for _label, do in doings:
@@ -248,15 +266,49 @@ def measure(everyone: list[dict], requests: int, warm_up: int) -> dict:
     return timings
 
 
-def statement_count(people: dict) -> int:
+def statement_count(people: dict, size: int) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    _label, do = kinds(people)[0]
+    _label, do = kinds(people, size)[0]
     use(people["schema"])
     with CaptureQueriesContext(connection) as queries:
         do()
     return len(queries)
+
+
+def full_rollup(schema: str) -> float:
+    """The rollup rebuilt from scratch, as at a deployment; then VACUUM ANALYZE, as autovacuum would."""
+    from django.db import connection
+
+    from performance import rollup
+
+    use(schema)
+    began = time.monotonic()
+    rollup.roll_up(full=True)
+    seconds = time.monotonic() - began
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE performance_stepfact")
+        cursor.execute("VACUUM ANALYZE performance_checkfact")
+    return seconds
+
+
+def incremental_rollup(schema: str) -> tuple[int, float]:
+    """TOUCHED applications of the last 30 days each gain a status change (a repeat of their status, so the figures
+    keep their shape), then one incremental roll, timed; returns (applications rewritten, seconds)."""
+    from django.db import connection
+
+    from performance import rollup
+
+    use(schema)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO applications_statuschange (from_status, to_status, at, actor_kind, application_id) "
+            "SELECT status, status, now(), 'system', id FROM applications_application "
+            "WHERE created_at >= now() - interval '30 days' ORDER BY created_at LIMIT %s", [TOUCHED])
+    began = time.monotonic()
+    rewritten = rollup.roll_up()
+    return rewritten, time.monotonic() - began
 
 
 def table_times(people: dict, runs: int = 5) -> dict:
@@ -316,12 +368,21 @@ def main():
             print(f"  {schema}: {shape['total']:,} applications ({shape['recent']:,} in the last 30 days), "
                   f"{shape['history']:,} status changes, {shape['checks']:,} checks; written in {seconds:.0f} s",
                   flush=True)
+            results[schema]["full_rollup"] = full_rollup(schema)
+            print(f"  {schema}: rollup rebuilt from scratch in {results[schema]['full_rollup']:.1f} s "
+                  f"(load {load()})", flush=True)
+        rewritten, seconds = incremental_rollup(SCHEMAS[-1])
+        results["incremental"] = (rewritten, seconds)
+        print(f"  {SCHEMAS[-1]}: incremental roll after {TOUCHED:,} applications moved: {rewritten:,} rewritten in "
+              f"{seconds:.2f} s (load {load()})", flush=True)
         print(f"  measuring: {args.warm_up} untimed and {args.requests} timed requests of each kind at each size",
               flush=True)
-        timings = measure(everyone, args.requests, args.warm_up)
+        load_before = load()
+        timings = measure(everyone, sizes, args.requests, args.warm_up)
+        results["load"] = (load_before, load())
         for people in everyone:
             results[people["schema"]]["timings"] = timings[people["schema"]]
-            results[people["schema"]]["statements"] = statement_count(people)
+            results[people["schema"]]["statements"] = statement_count(people, sizes[people["schema"]])
         large_tables = table_times(everyone[-1])
     finally:
         try:
@@ -336,6 +397,7 @@ def main():
             drop_database(database_url)
 
     print()
+    print(f"load average (1, 5, 15 min) before measuring: {results['load'][0]}; after: {results['load'][1]}")
     print(f"{'request':<34}" + "".join(f"{f'{sizes[s]:,}: p50 / p95 ms':>26}" for s in SCHEMAS) + f"{'p95 ratio':>11}")
     for label, _path, _query in KINDS:
         cells, p95s = "", []
@@ -344,11 +406,30 @@ def main():
             p95s.append(percentile(values, 0.95))
             cells += f"{f'{percentile(values, 0.5):.1f} / {p95s[-1]:.1f}':>26}"
         print(f"{label:<34}{cells}{p95s[1] / p95s[0]:>11.2f}")
+    floor = {s: percentile(results[s]["timings"][KINDS[-1][0]], 0.95) for s in SCHEMAS}
+    same = {s: percentile(results[s]["timings"][f"dashboard, ~{SAME_SIZE_RANGE:,} in range"], 0.95) for s in SCHEMAS}
+    thirty = {s: percentile(results[s]["timings"]["dashboard, last 30 days"], 0.95) for s in SCHEMAS}
+    print()
+    print(f"same-size range (~{SAME_SIZE_RANGE:,} applications: {same_size_days(sizes['small'])} days at "
+          f"{sizes['small']:,}, {same_size_days(sizes['large'])} at {sizes['large']:,}), "
+          f"table {sizes['large'] // sizes['small']}x larger: "
+          f"p95 {same['small']:.1f} -> {same['large']:.1f} ms, ratio {same['large'] / same['small']:.2f}")
+    recent = results["large"]["shape"]["recent"] / max(1, results["small"]["shape"]["recent"])
+    print(f"last 30 days (the range itself holds {recent:.0f}x "
+          f"more applications): p95 ratio {thirty['large'] / thirty['small']:.2f}; p95 above the floor: "
+          f"{thirty['small'] - floor['small']:.1f} -> {thirty['large'] - floor['large']:.1f} ms")
+    print("rollup: full rebuild " + ", ".join(f"{sizes[s]:,}: {results[s]['full_rollup']:.1f} s" for s in SCHEMAS)
+          + f"; incremental at {sizes['large']:,} after {TOUCHED:,} moved: {results['incremental'][0]:,} rewritten "
+          f"in {results['incremental'][1]:.2f} s")
     print()
     print("SQL statements per dashboard request: " + ", ".join(
         f"{sizes[s]:,}: {results[s]['statements']}" for s in SCHEMAS))
     print(f"at {sizes['large']:,}, each table alone (median of 5, ms): " + ", ".join(
         f"{key} {ms:.1f}" for key, ms in large_tables.items()))
+
+
+def load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
