@@ -15,6 +15,7 @@ A `404 not_found` is not kept: nothing was found and nothing was done, so the ke
 wrong or unseen application does not answer `422` when it is then sent where it belongs).
 """
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -65,8 +66,13 @@ def request_fingerprint(request, path: str) -> str:
     return hashlib.sha256(f"{request.method} {path}\n{body}".encode()).hexdigest()
 
 
-def idempotent(*, required_for_channels: bool = False):
-    """Decorate an APIView's `post` so that it honours `Idempotency-Key`."""
+def idempotent(*, required_for_channels: bool = False, atomic: bool = False):
+    """Decorate an APIView's `post` so that it honours `Idempotency-Key`.
+
+    `atomic`: the view and the answer kept for the key commit together, in one transaction (one commit to wait for,
+    and no moment when the change is committed but its answer is not). Only for views that call no registry or
+    other service while they write: the transaction is held for the whole view.
+    """
 
     def decorator(view_method):
         @functools.wraps(view_method)
@@ -85,16 +91,23 @@ def idempotent(*, required_for_channels: bool = False):
             if not claimed:
                 return _answer_for_existing(record, request)
             try:
-                try:
-                    response = view_method(self, request, *args, **kwargs)
-                except Exception as error:
-                    # A refusal (4xx) is an answer too: render it here so that a retry gets the same one.
-                    response = self.handle_exception(error)
+                with transaction.atomic() if atomic else contextlib.nullcontext():
+                    try:
+                        response = view_method(self, request, *args, **kwargs)
+                    except Exception as error:
+                        # A refusal (4xx) is an answer too: render it here so that a retry gets the same one.
+                        response = self.handle_exception(error)
+                    if atomic:
+                        if response.status_code >= 500:
+                            transaction.set_rollback(True)  # nothing of a failed request is kept
+                        else:
+                            _store(record, response)
             except Exception:
                 # No answer worth keeping: free the key for a retry.
                 IdempotencyRecord.objects.filter(pk=record.pk).delete()
                 raise
-            _store(record, response)
+            if not atomic or response.status_code >= 500:
+                _store(record, response)
             return response
 
         return wrapper
@@ -133,12 +146,34 @@ def _take_over_if_abandoned(record: IdempotencyRecord, request_hash: str) -> boo
 
 
 def _insert(fields: dict) -> IdempotencyRecord:
-    # In autocommit the INSERT is a transaction of its own; inside one (tests), a savepoint keeps a conflict
-    # from breaking the caller's transaction.
-    if transaction.get_connection().in_atomic_block:
+    # Inside a transaction (tests), a savepoint keeps a conflict from breaking the caller's transaction.
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(**fields)
-    return IdempotencyRecord.objects.create(**fields)
+    if connection.vendor != "postgresql":
+        return IdempotencyRecord.objects.create(**fields)
+    return _insert_claim_without_waiting_for_the_disk(connection, IdempotencyRecord(**fields))
+
+
+def _insert_claim_without_waiting_for_the_disk(connection, record: IdempotencyRecord) -> IdempotencyRecord:
+    """The claim, in one round trip: an INSERT in its own transaction that other requests see at once, but whose
+    commit does not wait for the disk. The request's own changes and its answer commit synchronously after it, and
+    their flush carries the claim with them (the log is written in order); a crash before that loses the claim
+    together with everything it stood for, so a retry then runs the request as new."""
+    meta = IdempotencyRecord._meta
+    columns = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # Two statements in one query string are one transaction (autocommit), so SET LOCAL covers the INSERT only.
+    sql = (f"SET LOCAL synchronous_commit = off; INSERT INTO {quote(meta.db_table)} "
+           f"({', '.join(quote(field.column) for field in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+           f"RETURNING {quote(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(getattr(record, field.attname), connection) for field in columns])
+        cursor.nextset()
+        record.pk = cursor.fetchone()[0]
+    record._state.adding, record._state.db = False, connection.alias
+    return record
 
 
 def _window_start() -> datetime.datetime:
