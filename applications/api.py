@@ -41,6 +41,7 @@ from .serializers import (
     PhotoUploadSerializer,
     SubmitSerializer,
     application_create_serializer,
+    application_json,
 )
 from .verification import jwks
 
@@ -79,7 +80,7 @@ class ApplicationViewMixin:
         """The Application as the contract shows it; after a change it is read again with its relations."""
         if reload:
             application = rights.applications_for(self.request.user).get(pk=application.pk)
-        return Response(ApplicationSerializer(application).data, status=status_code)
+        return Response(application_json(application), status=status_code)
 
 
 class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
@@ -127,7 +128,7 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
             "invalid_iin", "invalid_category", "category_prerequisite", "missing_field", "validation_error",
             "idempotency_key_missing", "channel_not_allowed", "not_found", "active_application_exists",
             *IDEMPOTENCY_CODES)})
-    @idempotent(required_for_channels=True)
+    @idempotent(required_for_channels=True, atomic=True)
     def post(self, request):
         serializer = application_create_serializer(request.data)
         serializer.is_valid(raise_exception=True)
@@ -169,7 +170,7 @@ class ApplicationDetail(ApplicationViewMixin, APIView):
             return HttpResponse(cached["body"], content_type="application/json")
         version_read = representation_cache.version(pk, prefetched=prefetched)  # read before the database is
         application = self.get_application(request, pk, log_read=True)
-        body = ApplicationSerializer(application).data
+        body = application_json(application)
         representation_cache.put(pk, current, version_read=version_read, organisation_id=application.organisation_id,
                                  body=JSONRenderer().render(body))
         return Response(body)

@@ -27,3 +27,9 @@ def render(member: str, application, default=None):
 
 def prefetches() -> list:
     return list(_prefetches)
+
+
+def nothing_yet() -> dict:
+    """The prefetch cache of an application just created: none of the registered members has a row yet."""
+    return {getattr(lookup, "prefetch_to", lookup): [] for lookup in _prefetches
+            if "__" not in getattr(lookup, "prefetch_to", lookup)}

@@ -7,6 +7,7 @@ from accounts.models import ChannelClient, User
 from config.jobs import enqueue_on_commit
 from config.languages import SERVICE_LANGUAGES
 
+from .. import sections
 from ..errors import ApplicationError, ApplicationErrorCode
 from ..models import ACTIVE_STATUSES, Application, Category, Channel, Consent, Registry, Service
 from ..workflow import record_status
@@ -79,8 +80,10 @@ def start_application(*, service: str, iin: str, categories: list[str], channel:
             raise ApplicationError(ApplicationErrorCode.ACTIVE_APPLICATION_EXISTS,
                                    _("This person already has an application in progress.")) from error
         raise
-    # What the caller shows next is what was just written: no need to read it back.
-    application._prefetched_objects_cache = {"checks": checks, "history": history}
+    # What the caller shows next is what was just written: no need to read it back. A new application has no
+    # licence yet, nor anything of the apps that follow it (exam bookings).
+    application._prefetched_objects_cache = {**sections.nothing_yet(), "checks": checks, "history": history}
+    Application.licence_record.related.set_cached_value(application, None)
     application.consent = consent
     return application
 
