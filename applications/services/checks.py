@@ -16,6 +16,7 @@ package. Statements per application: 28 before, 18 now, a phase's check updates 
 batch (one read of the application, consent and checks; no separate save of the application before it moves).
 """
 
+import contextvars
 import datetime
 import logging
 import threading
@@ -112,7 +113,9 @@ def ask(registries: list[str], query: PersonQuery) -> list[RegistryAnswer]:
     pool costs a thread switch and a pool thread."""
     if not registries:
         return []
-    futures = [_executor().submit(person_client(registry).check, query) for registry in registries[1:]]
+    # Each call runs in a copy of this thread's context, so the request id reaches the registries from the pool too.
+    futures = [_executor().submit(contextvars.copy_context().run, person_client(registry).check, query)
+               for registry in registries[1:]]
     return [person_client(registries[0]).check(query), *(future.result() for future in futures)]
 
 

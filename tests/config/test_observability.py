@@ -246,6 +246,21 @@ def test_a_task_run_in_process_keeps_the_requests_id_for_its_registry_calls(chan
     assert consent_calls and set(consent_calls) == {request_id}
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_checks_asked_from_the_pipelines_threads_carry_the_request_id(channel, sandbox, registry_requests):
+    person = sandbox.add()
+    created = create_application(channel, person, uuid.uuid4().hex).json()
+    request_id = uuid.uuid4().hex
+    response = channel.post(f"/api/v1/applications/{created['id']}/consent",
+                            {"code": sandbox.consent_code(person["phone"])}, format="json",
+                            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()), HTTP_X_REQUEST_ID=request_id)
+    assert response.status_code == 200, response.content
+    checks = {path.split("/")[3]: seen for path, seen in registry_requests
+              if path.startswith("/sandbox/registries/") and "/consent" not in path}
+    assert len(checks) >= 5  # phase 1 and phase 2, several of them asked from the pool's threads
+    assert set(checks.values()) == {request_id}
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_request_id_follows_the_request_into_the_worker_and_on_to_the_registry(
