@@ -19,6 +19,10 @@ class OneRowWrite(APIView):
     """The floor under any create: a channel client's authenticated, throttled JSON POST that writes one row in a
     transaction with the ORM and answers 201."""
 
+    def get(self, request):
+        """The floor under any read through DRF: the same authentication and rate limit, nothing read."""
+        return Response({"ok": True})
+
     def post(self, request):
         with transaction.atomic():
             SandboxSms.objects.create(phone="+70000000000", text=str(request.data)[:200])
