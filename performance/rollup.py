@@ -3,7 +3,7 @@ the status history and the checks by set-based SQL (INSERT ... SELECT, the durat
 never a query per row and never rows carried into Python beyond a batch of application ids.
 
 `roll_up()` runs every PERFORMANCE_ROLLUP_EVERY_SECONDS (Celery beat, performance.tasks). It finds the applications
-that changed since a earlier run: a status change or a check with a higher id than that run had seen, or a check
+that changed since an earlier run: a status change or a check with a higher id than that run had seen, or a check
 answered since it began. It starts from the latest run at least PERFORMANCE_ROLLUP_MARGIN_SECONDS old, not the last
 one, so that a transaction still committing when a run looked is seen by a later one: the applications of those
 minutes are rewritten again, which is harmless, because an application's facts are deleted and written whole. With
