@@ -97,16 +97,19 @@ def idempotent(*, required_for_channels: bool = False, atomic: bool = False):
                     except Exception as error:
                         # A refusal (4xx) is an answer too: render it here so that a retry gets the same one.
                         response = self.handle_exception(error)
-                    if atomic:
-                        if response.status_code >= 500:
-                            transaction.set_rollback(True)  # nothing of a failed request is kept
-                        else:
-                            _store(record, response)
+                    # A refusal whose statement failed in the view's transaction (a service that takes no savepoint
+                    # of its own, like the create's conflict) leaves nothing to keep but its answer, stored after.
+                    rolled_back = atomic and (response.status_code >= 500
+                                              or transaction.get_connection().needs_rollback)
+                    if rolled_back:
+                        transaction.set_rollback(True)  # nothing of a failed request is kept
+                    elif atomic:
+                        _store(record, response)
             except Exception:
                 # No answer worth keeping: free the key for a retry.
                 IdempotencyRecord.objects.filter(pk=record.pk).delete()
                 raise
-            if not atomic or response.status_code >= 500:
+            if not atomic or rolled_back:
                 _store(record, response)
             return response
 

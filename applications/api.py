@@ -139,6 +139,7 @@ class ApplicationListCreate(ApplicationViewMixin, ListAPIView):
             service=data["service"], iin=data["iin"], categories=data.get("categories") or [], channel=channel,
             actor=caller, replacement_reason=data.get("replacement_reason"),
             foreign_licence=_json_ready(data.get("foreign_licence")), language=current_language(),
+            savepoint=False,  # @idempotent(atomic=True) rolls the view's transaction back whole on a conflict
         )
         return self.respond(application, status.HTTP_201_CREATED, reload=False)
 

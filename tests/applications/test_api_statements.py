@@ -34,12 +34,15 @@ def channel(organisation) -> APIClient:
     return client
 
 
-def statements(queries) -> list[str]:
-    """Each statement's verb and table, savepoints left out (tests run inside a transaction)."""
+def statements(queries, *, savepoints: bool = False) -> list[str]:
+    """Each statement's verb and table; savepoints left out unless asked for (tests run inside a transaction, so a
+    transaction of the code under test is a savepoint here)."""
     found = []
     for query in queries:
         sql = query["sql"]
         if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            if savepoints:
+                found.append(sql.rsplit(None, 1)[0])
             continue
         verb = sql.split(None, 1)[0]
         table = re.search(r'(?:FROM|INTO|UPDATE)\s+"(\w+)"', sql)
@@ -56,14 +59,36 @@ def test_a_create_writes_each_row_once_and_reads_nothing_back():
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/applications", body, format="json", HTTP_IDEMPOTENCY_KEY="statements-1")
     assert response.status_code == 201
-    assert statements(queries) == [
-        "INSERT accounts_idempotencyrecord",  # the claim
-        "INSERT applications_application", "INSERT applications_statuschange", "INSERT applications_check",
+    assert statements(queries, savepoints=True) == [
+        "SAVEPOINT", "INSERT accounts_idempotencyrecord", "RELEASE SAVEPOINT",  # the claim (committed alone)
+        "SAVEPOINT",  # the view's transaction (BEGIN outside tests); the intake takes no savepoint of its own
+        "INSERT applications_application", "INSERT applications_statuschange",
+        "INSERT applications_check",  # the eight checks in one statement
         "INSERT applications_consent",
         "UPDATE accounts_idempotencyrecord",  # the answer kept for the key, in the same transaction
+        "RELEASE SAVEPOINT",  # COMMIT outside tests
     ]
     record = IdempotencyRecord.objects.get(key="statements-1")
     assert record.response_status == 201 and record.response_body["id"] == response.json()["id"]
+
+
+def test_a_create_for_an_iin_with_an_active_application_rolls_back_and_keeps_its_409_for_the_key():
+    client = channel(OrganisationFactory())
+    body = {"service": "first_issue", "iin": make_iin(), "categories": ["B"]}
+    assert client.post("/api/v1/applications", body, format="json",
+                       HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/applications", body, format="json", HTTP_IDEMPOTENCY_KEY="conflict-1")
+    assert response.status_code == 409 and response.json()["code"] == "active_application_exists"
+    assert statements(queries, savepoints=True) == [
+        "SAVEPOINT", "INSERT accounts_idempotencyrecord", "RELEASE SAVEPOINT",
+        "SAVEPOINT", "INSERT applications_application",  # refused by the one-active-application index
+        "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT",  # the view's transaction, whole (ROLLBACK outside tests)
+        "UPDATE accounts_idempotencyrecord",  # the 409 kept for the key
+    ]
+    assert Application.objects.filter(iin=body["iin"]).count() == 1
+    replay = client.post("/api/v1/applications", body, format="json", HTTP_IDEMPOTENCY_KEY="conflict-1")
+    assert replay.status_code == 409 and replay["Idempotent-Replayed"] == "true"
 
 
 def test_a_read_rendered_from_the_database_takes_four_selects_whatever_the_application_holds():

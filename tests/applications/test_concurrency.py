@@ -99,3 +99,29 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_application(monk
     assert statuses.count(201) >= 1, statuses
     assert set(statuses) <= {201, 409}, statuses
     assert Application.objects.filter(iin=iin).count() == 1
+
+
+def test_channels_opening_one_iin_at_once_through_the_api_get_one_201_and_409s_kept_for_their_keys(monkeypatch):
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    from accounts.models import IdempotencyRecord
+    from tests.factories import OrganisationFactory, api_key_for, make_iin
+
+    monkeypatch.setattr("applications.services.intake._ask_for_consent", lambda application_id: None)
+    keys, iin = [api_key_for(OrganisationFactory()) for _ in range(4)], make_iin()
+    idempotency_keys = [str(uuid.uuid4()) for _ in keys]
+
+    def post(key, idempotency_key):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        response = client.post("/api/v1/applications", {"service": "first_issue", "iin": iin, "categories": ["B"]},
+                               format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+        return response.status_code, response.json().get("code")
+
+    outcomes = race([lambda k=k, i=i: post(k, i) for k, i in zip(keys, idempotency_keys, strict=True)])
+    assert sorted(outcomes, key=lambda outcome: outcome[0]) == [(201, None)] + [(409, "active_application_exists")] * 3
+    assert Application.objects.filter(iin=iin).count() == 1
+    assert sorted(IdempotencyRecord.objects.filter(key__in=idempotency_keys).values_list("response_status", flat=True)
+                  ) == [201, 409, 409, 409]
