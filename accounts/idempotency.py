@@ -208,6 +208,18 @@ def _store(record: IdempotencyRecord, response) -> None:
     headers = {name: response[name] for name in ("Location", "Retry-After") if response.has_header(name)}
     if getattr(response, "content_type", None):
         headers["Content-Type"] = response.content_type
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        response_status=response.status_code, response_body=getattr(response, "data", None),
-        response_headers=headers)
+    _write_answer(record, status=response.status_code, body=getattr(response, "data", None), headers=headers)
+
+
+def _write_answer(record: IdempotencyRecord, *, status: int, body, headers: dict) -> None:
+    """One UPDATE by primary key, written out: on every POST, QuerySet.update's compiling cost more than the
+    statement's round trip (bench/api.py's create)."""
+    connection = transaction.get_connection()
+    meta, quote = IdempotencyRecord._meta, connection.ops.quote_name
+    answer = {"response_status": status, "response_body": body, "response_headers": headers}
+    fields = [meta.get_field(name) for name in answer]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "
+            f"WHERE {quote(meta.pk.column)} = %s",
+            [*(field.get_db_prep_save(answer[field.name], connection) for field in fields), record.pk])
