@@ -237,9 +237,10 @@ def _deliver(application: Application, event: str, key: str, channel: str, notic
             if not last_try:
                 return False
             status = Notice.State.FAILED  # retries are spent: the timeline says it did not arrive
-        Notice.objects.get_or_create(application=application, channel=channel, key=key, defaults={
-            "event": event, "language": notice.language, "status": status,
-            "text": notice.sms if channel == Notice.Channel.SMS else notice.email_text})
+        # One INSERT ... ON CONFLICT DO NOTHING (the notice_once constraint): a row already there stands.
+        Notice.objects.bulk_create([Notice(
+            application=application, channel=channel, key=key, event=event, language=notice.language, status=status,
+            text=notice.sms if channel == Notice.Channel.SMS else notice.email_text)], ignore_conflicts=True)
         return True
     finally:
         shared_cache.delete(sending)
