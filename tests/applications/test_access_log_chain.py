@@ -30,12 +30,16 @@ def write_reads(application, count):
 
 
 def verify(*args):
-    """The command's output, and its exit status as manage.py would give it."""
+    """The command's output (in English: it speaks the site's language, Kazakh by default), and its exit status as
+    manage.py would give it."""
     from io import StringIO
+
+    from django.utils import translation
 
     out = StringIO()
     try:
-        call_command("verify_access_log", *args, stdout=out)
+        with translation.override("en"):
+            call_command("verify_access_log", *args, stdout=out)
     except CommandError as error:
         return out.getvalue() + str(error), error.returncode
     return out.getvalue(), 0
