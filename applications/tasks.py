@@ -9,6 +9,7 @@ from datetime import timedelta
 from celery import Task, shared_task
 from celery.exceptions import Ignore
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from accounts import idempotency
@@ -104,8 +105,22 @@ def sweep() -> dict:
         request_consent.delay(str(application_id))
     expired = services.expire_unconfirmed_consents(
         older_than=timedelta(hours=settings.CONSENT_PENDING_TTL_HOURS))
+    notices = _requeue_lost_notices()
     return {"checks": len(running), "consent_requests": len(unrequested), "consents_expired": expired,
-            "idempotency_keys_purged": idempotency.purge_expired()}
+            "notices": notices, "idempotency_keys_purged": idempotency.purge_expired()}
+
+
+def _requeue_lost_notices() -> int:
+    """Queue again a move's notice that has no SMS record long after the move (its task was lost with the broker's
+    data); each at most once per NOTICE_SWEEP_AFTER_SECONDS, so a notice that waits out a gateway is not piled up."""
+    after = settings.NOTICE_SWEEP_AFTER_SECONDS
+    queued = 0
+    for application_id, event, to_status in services.unsent_move_notices(
+            older_than=timedelta(seconds=after), within=timedelta(hours=settings.NOTICE_SWEEP_WITHIN_HOURS)):
+        if cache.add(f"notice-requeued:{application_id}:{event}", 1, timeout=after):
+            notify_citizen.delay(str(application_id), event, {"status": to_status})
+            queued += 1
+    return queued
 
 
 @shared_task(base=RegistryTask)

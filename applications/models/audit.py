@@ -59,7 +59,9 @@ class StatusChange(AppendOnly):
         verbose_name = _("status change")
         verbose_name_plural = _("status history")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["application", "at"], name="status_change_app_at")]
+        indexes = [models.Index(fields=["application", "at"], name="status_change_app_at"),
+                   # The sweep's recent moves (notices to queue again) by time alone.
+                   models.Index(fields=["at"], name="status_change_at")]
         triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self):

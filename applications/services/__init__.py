@@ -37,7 +37,7 @@ from .licences import (
     reprint_card,
     verify_licence_code,
 )
-from .notices import notice_text, notify_citizen, register_notice
+from .notices import notice_text, notify_citizen, register_notice, unsent_move_notices
 from .submission import cancel_application, next_application_number, submit_application
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "cancel_application", "confirm_consent", "expire_unconfirmed_consents", "fail_consent", "log_staff_list_read",
     "log_staff_read", "next_application_number", "notice_text", "notify_citizen",
     "notify_consent_service_of_withdrawal", "record_consent_decline", "register_notice", "request_consent",
+    "unsent_move_notices",
     "resend_consent_code",
     "run_checks", "send_new_consent_code", "stalled_checks", "start_application", "submit_application",
     "unrequested_consents", "validate_categories", "withdraw_consent",

@@ -9,8 +9,11 @@ the language they applied in.
   transition never waits for a gateway, and it is retried while a channel fails.
 - Each channel's notice is recorded once (application, channel, key) after it went out, and looked for before
   sending: a retried task sends only what is still missing. The records are the citizen's timeline.
+- A move's notice lives in the broker until it is sent; should the broker lose it (a Redis emptied by a failure),
+  the periodic sweep finds the move with no SMS record (`unsent_move_notices`) and queues it again.
 """
 
+import datetime
 import logging
 import re
 import smtplib
@@ -21,16 +24,17 @@ from functools import cache
 from django.conf import settings
 from django.core.cache import cache as shared_cache
 from django.core.mail import EmailMessage
+from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 from django.dispatch import receiver
 from django.template import Context, Engine, Template, TemplateDoesNotExist
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from registries.clients import sms_client
 from registries.results import Outcome
 
 from ..access_log import registry_access
-from ..models import Application, Notice, PersonalDataAccess, Status
+from ..models import Application, Notice, PersonalDataAccess, Status, StatusChange
 from ..refusals import application_refusal_message
 from ..workflow import application_moved, notify_on_commit
 
@@ -82,6 +86,30 @@ def notify_on_move(sender, *, application_id, from_status, to_status, actor, **k
     event = event_for_move(from_status=from_status, to_status=to_status)
     if event and has_templates(event):
         notify_on_commit(application_id, event, {"status": str(to_status)})
+
+
+def unsent_move_notices(*, older_than: datetime.timedelta, within: datetime.timedelta,
+                        limit: int = 500) -> list[tuple]:
+    """Moves made between `within` and `older_than` ago whose notice has no SMS record yet (every notice records its
+    SMS, sent or failed): (application id, event, status moved to), oldest first, for the sweep to queue again.
+
+    One query over the history's `at` index; a notice still being retried is found too, and queued again harmlessly
+    (a channel already recorded is never sent twice)."""
+    now = timezone.now()
+    events = [event for event in {*MOVE_EVENTS.values(), "submitted"} if has_templates(event)]
+    event = Case(
+        When(from_status=Status.ELIGIBLE, to_status__in=[Status.THEORY_EXAM, Status.FORMALIZATION],
+             then=Value("submitted")),
+        *(When(to_status=status, then=Value(name)) for status, name in MOVE_EVENTS.items()),
+        default=Value(""), output_field=CharField())
+    recorded = Notice.objects.filter(application_id=OuterRef("application_id"), channel=Notice.Channel.SMS,
+                                     key=OuterRef("event"))
+    moves = (StatusChange.objects.filter(at__gte=now - within, at__lt=now - older_than,
+                                         to_status__in=[*MOVE_EVENTS, Status.THEORY_EXAM, Status.FORMALIZATION])
+             .annotate(event=event).filter(event__in=events)
+             .exclude(Q(event="refused") & Q(application__refusal_code__in=NOBODY_TO_TELL))
+             .filter(~Exists(recorded)).order_by("at"))
+    return list(moves.values_list("application_id", "event", "to_status")[:limit])
 
 
 # --- the texts -------------------------------------------------------------------------------------------------

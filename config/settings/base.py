@@ -281,6 +281,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # Notices (SMS and email): how often a notice whose channel fails is tried again before it is recorded as failed.
 NOTICE_MAX_RETRIES = env.int("NOTICE_MAX_RETRIES", default=10)
+# The sweep queues again a move's notice with no SMS record this long after the move (its task lost with the
+# broker's data), at most once per that period, for moves of the last NOTICE_SWEEP_WITHIN_HOURS.
+NOTICE_SWEEP_AFTER_SECONDS = env.int("NOTICE_SWEEP_AFTER_SECONDS", default=900)
+NOTICE_SWEEP_WITHIN_HOURS = env.int("NOTICE_SWEEP_WITHIN_HOURS", default=6)
 
 # The card's verification code (applications/verification.py): Ed25519 keys by key id. Production names them
 # (LICENCE_SIGNING_KEYS: JSON {key id: PEM private key}; LICENCE_SIGNING_KEY_ID: the one that signs now); retired

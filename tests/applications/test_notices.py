@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from applications import tasks
-from applications.models import Application, Notice, PersonalDataAccess, RefusalReason, Status
+from applications.models import Application, Notice, PersonalDataAccess, RefusalReason, Status, StatusChange
 from applications.services import notices
 from applications.workflow import move_application
 from registries.results import Outcome, RegistryAnswer
@@ -317,3 +317,66 @@ def test_the_notice_task_is_acknowledged_only_when_done_and_retried():
     assert tasks.notify_citizen.acks_late is True
     assert tasks.notify_citizen.reject_on_worker_lost is True
     assert tasks.RegistryWaiting in tasks.notify_citizen.autoretry_for
+
+
+def test_a_moves_notice_lost_with_the_broker_is_queued_again_by_the_sweep_once(gateway, settings):
+    import datetime
+
+    import time_machine
+
+    application = under_review(language="en")
+    officer = StaffFactory(role=Role.POLICE_OFFICER)
+    # The move commits, but its notice task is lost (the on-commit callbacks are never run: a broker emptied).
+    move_application(application_id=application.pk, transition="approve", actor=officer)
+    assert gateway.sent == []
+    assert tasks.sweep()["notices"] == 0  # too recent: its task may still be on its way
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.NOTICE_SWEEP_AFTER_SECONDS + 60)
+    with time_machine.travel(later, tick=False):
+        # (The factory's earlier moves have no notices either: they are queued too.)
+        unsent = notices.unsent_move_notices(older_than=datetime.timedelta(minutes=15),
+                                             within=datetime.timedelta(hours=6))
+        assert (application.pk, "approved", Status.APPROVED) in unsent
+        assert tasks.sweep()["notices"] == len(unsent)
+        assert len([text for text in gateway.sent if "approved" in text]) == 1
+        assert tasks.sweep()["notices"] == 0  # recorded now: never sent twice
+        assert notices.unsent_move_notices(older_than=datetime.timedelta(minutes=15),
+                                           within=datetime.timedelta(hours=6)) == []
+    assert Notice.objects.filter(application=application, key="approved").count() == 2  # sms and email
+
+
+def test_the_sweep_leaves_a_notice_already_sent_alone(
+        gateway, settings, django_capture_on_commit_callbacks):
+    import datetime
+
+    import time_machine
+
+    application = under_review(language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        move_application(application_id=application.pk, transition="approve",
+                         actor=StaffFactory(role=Role.POLICE_OFFICER))
+    assert len(gateway.sent) == 1
+    later = timezone.now() + datetime.timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        unsent = notices.unsent_move_notices(older_than=datetime.timedelta(minutes=15),
+                                             within=datetime.timedelta(hours=6))
+        assert unsent and all(event != "approved" for _, event, _ in unsent)  # sent: left alone
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=7), tick=False):
+        assert notices.unsent_move_notices(older_than=datetime.timedelta(minutes=15),
+                                           within=datetime.timedelta(hours=6)) == []  # older than the window
+
+
+def test_the_sweep_leaves_a_refusal_with_nobody_to_tell_alone(gateway):
+    import datetime
+
+    import time_machine
+
+    application = applicant()
+    # Refused because no registry knows the person: no phone either, so the notice is never sent nor recorded.
+    Application.objects.filter(pk=application.pk).update(refusal_code="person_not_found")
+    StatusChange.objects.create(application=application, from_status=Status.CHECKS_RUNNING,
+                                to_status=Status.REFUSED, actor_kind=StatusChange.ActorKind.SYSTEM)
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=1), tick=False):
+        unsent = notices.unsent_move_notices(older_than=datetime.timedelta(minutes=15),
+                                             within=datetime.timedelta(hours=6))
+    assert all(event != "refused" for _, event, _ in unsent)
