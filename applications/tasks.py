@@ -27,7 +27,7 @@ class RegistryTask(Task):
     reject_on_worker_lost = True
     ignore_result = True
     # The database going away (a restart, a failover) is waited out like a registry: a task that failed on it
-    # would be dropped, and a notice has no sweep to come back for it.
+    # would be dropped, and only a move's notice has a sweep to come back for it (and that only 15 minutes later).
     autoretry_for = (RegistryWaiting, OperationalError, InterfaceError)
     retry_backoff = 2
     retry_backoff_max = int(settings.CHECKS_RETRY_MAX_SECONDS)
