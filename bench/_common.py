@@ -13,6 +13,33 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 # The floor under any write through this stack: an authenticated, throttled DRF POST writing one row.
+# What every wrk script of the benchmarks ends with: answers counted by status (and the error code of a 4xx/5xx),
+# and one BENCH-RESULT line of JSON that run_wrk_script reads.
+WRK_REPORT = r"""
+function response(status, headers, body)
+  local key = tostring(status)
+  if status >= 400 then
+    key = key .. " " .. (string.match(body, '"code"%s*:%s*"([%w_]+)"') or "?")
+  end
+  counts[key] = (counts[key] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local codes = {}
+  for _, thread in ipairs(threads) do
+    for key, value in pairs(thread:get("counts") or {}) do codes[key] = (codes[key] or 0) + value end
+  end
+  local parts = {}
+  for key, value in pairs(codes) do table.insert(parts, string.format('"%s": %d', key, value)) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-RESULT {"duration_us": %.0f, "requests": %.0f, "p50_us": %.0f, "p95_us": %.0f, "p99_us": %.0f, ' ..
+    '"max_us": %.0f, "connect": %d, "read": %d, "write": %d, "timeout": %d, "codes": {%s}}\n',
+    summary.duration, summary.requests, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.timeout, table.concat(parts, ", ")))
+end
+"""
+
 WRK_ONE_ROW_SCRIPT = r"""
 local threads = {}
 
@@ -30,24 +57,7 @@ function request()
   return wrk.format("POST", "/sandbox/bare-write", headers, '{"slot": 1}')
 end
 
-function response(status, headers, body)
-  counts[status] = (counts[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local codes = {}
-  for _, thread in ipairs(threads) do
-    for key, value in pairs(thread:get("counts") or {}) do codes[key] = (codes[key] or 0) + value end
-  end
-  local parts = {}
-  for key, value in pairs(codes) do table.insert(parts, string.format('"%s": %d', key, value)) end
-  local e = summary.errors
-  io.write(string.format('BENCH-RESULT {"duration_us": %.0f, "requests": %.0f, "p50_us": %.0f, "p95_us": %.0f, ' ..
-    '"p99_us": %.0f, "max_us": %.0f, "connect": %d, "read": %d, "write": %d, "timeout": %d, "codes": {%s}}\n',
-    summary.duration, summary.requests, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.timeout, table.concat(parts, ", ")))
-end
-"""
+""" + WRK_REPORT
 
 
 def ensure_wrk() -> str:

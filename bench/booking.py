@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import drop_database, ensure_wrk, psql, run_one_row_write  # noqa: E402
+from _common import WRK_REPORT, drop_database, ensure_wrk, psql, run_one_row_write  # noqa: E402
 from checks import BIN, percentile, recreate_database, wait_until_healthy  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/kualik_bench_booking"
@@ -107,29 +107,7 @@ function request()
                     '{"slot": ' .. slot .. '}')
 end
 
-function response(status, headers, body)
-  local key = tostring(status)
-  if status >= 400 then
-    key = key .. " " .. (string.match(body, '"code"%s*:%s*"([%w_]+)"') or "?")
-  end
-  counts[key] = (counts[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local codes = {}
-  for _, thread in ipairs(threads) do
-    for key, value in pairs(thread:get("counts") or {}) do codes[key] = (codes[key] or 0) + value end
-  end
-  local parts = {}
-  for key, value in pairs(codes) do table.insert(parts, string.format('"%s": %d', key, value)) end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH-RESULT {"duration_us": %.0f, "requests": %.0f, "p50_us": %.0f, "p95_us": %.0f, "p99_us": %.0f, ' ..
-    '"max_us": %.0f, "connect": %d, "read": %d, "write": %d, "timeout": %d, "codes": {%s}}\n',
-    summary.duration, summary.requests, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.timeout, table.concat(parts, ", ")))
-end
-"""
+""" + WRK_REPORT
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
