@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from applications.models import Application
+from applications.models import Application, Consent
 from applications.services.notices import notice_text
 from tests.factories import CentreFactory, OrganisationFactory, StaffFactory, api_key_for
 from tests.sandbox import wait_for
@@ -122,6 +122,9 @@ def journey_to_approval(sandbox) -> Journey:
     application_id = created["id"]
     assert (created["status"], created["number"], created["channel"]) == ("consent_pending", None, "bank")
     code = sandbox.consent_code(person["phone"], wait=WORKER_DEADLINE)  # the worker asked the consent service
+    # The SMS can arrive a moment before the worker records that it was sent (until then: 409, "not sent yet").
+    wait_for(lambda: Consent.objects.get(application_id=application_id).state == Consent.State.CODE_SENT,
+             timeout=WORKER_DEADLINE, message="the code recorded as sent")
     consented = post(bank, f"/api/v1/applications/{application_id}/consent", {"code": code})
     assert consented["status"] in ("checks_running", "eligible")
 
